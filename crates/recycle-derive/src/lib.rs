@@ -1,0 +1,171 @@
+//! `#[derive(Trace)]` for [recycle](https://docs.rs/recycle).
+//!
+//! The generated `trace` calls `trace` on every field (of every variant, for
+//! enums) except those marked `#[trace(skip)]`, and `MAY_CONTAIN_GC` is the
+//! `||` of the fields' values. Each type parameter gets a `Trace` bound.
+//!
+//! A field whose type names the type being derived (`Option<Box<Self>>`,
+//! `Vec<Tree>`) counts as "may contain a `Gc`" without asking the compiler,
+//! which would otherwise loop evaluating the constant. For types that are
+//! recursive through *another* type, `#[trace(tracked)]` on the container
+//! sets `MAY_CONTAIN_GC = true` outright.
+
+#![forbid(unsafe_code)]
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
+use quote::{format_ident, quote};
+use syn::{
+    Attribute, Data, DeriveInput, Fields, GenericParam, Ident, Type, parse_macro_input,
+    parse_quote, spanned::Spanned,
+};
+
+/// Derives `recycle::Trace`. See the crate docs.
+#[proc_macro_derive(Trace, attributes(trace))]
+pub fn derive_trace(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand(input) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// What a `#[trace(...)]` attribute says.
+#[derive(Default)]
+struct TraceAttr {
+    skip: bool,
+    tracked: bool,
+}
+
+fn parse_attrs(attrs: &[Attribute], on_field: bool) -> syn::Result<TraceAttr> {
+    let mut out = TraceAttr::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("trace")) {
+        attr.parse_nested_meta(|meta| {
+            if on_field && meta.path.is_ident("skip") {
+                out.skip = true;
+                Ok(())
+            } else if !on_field && meta.path.is_ident("tracked") {
+                out.tracked = true;
+                Ok(())
+            } else if on_field {
+                Err(meta.error("expected `#[trace(skip)]` on a field"))
+            } else {
+                Err(meta.error("expected `#[trace(tracked)]` on a type"))
+            }
+        })?;
+    }
+    Ok(out)
+}
+
+fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
+    let container = parse_attrs(&input.attrs, false)?;
+    let name = input.ident.clone();
+
+    for param in &mut input.generics.params {
+        if let GenericParam::Type(ty) = param {
+            ty.bounds.push(parse_quote!(::recycle::Trace));
+        }
+    }
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+
+    let mut may_contain = Vec::new();
+    let body = match &input.data {
+        Data::Struct(data) => {
+            let (pattern, calls) = destructure(&data.fields, &name, &mut may_contain)?;
+            quote! {
+                let #name #pattern = self;
+                #(#calls)*
+            }
+        }
+        Data::Enum(data) => {
+            let mut arms = Vec::new();
+            for variant in &data.variants {
+                let ident = &variant.ident;
+                let (pattern, calls) = destructure(&variant.fields, &name, &mut may_contain)?;
+                arms.push(quote! { #name::#ident #pattern => { #(#calls)* } });
+            }
+            if arms.is_empty() {
+                quote! { match *self {} }
+            } else {
+                quote! { match self { #(#arms)* } }
+            }
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(
+                u.union_token.span(),
+                "Trace cannot be derived for unions: the collector cannot know which field is live",
+            ));
+        }
+    };
+
+    let may_contain_gc = if container.tracked {
+        quote! { true }
+    } else {
+        quote! { false #(|| #may_contain)* }
+    };
+
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_generics ::recycle::Trace for #name #ty_generics #where_clause {
+            const MAY_CONTAIN_GC: bool = #may_contain_gc;
+
+            #[inline]
+            #[allow(unused_variables)]
+            fn trace(&self, tracer: &mut ::recycle::Tracer) {
+                #body
+            }
+        }
+    })
+}
+
+/// A pattern binding every field, and a `trace` call per field not skipped.
+/// Pushes each traced field's `MAY_CONTAIN_GC` term to `may_contain`.
+fn destructure(
+    fields: &Fields,
+    self_name: &Ident,
+    may_contain: &mut Vec<TokenStream2>,
+) -> syn::Result<(TokenStream2, Vec<TokenStream2>)> {
+    let mut bindings = Vec::new();
+    let mut calls = Vec::new();
+    for (index, field) in fields.iter().enumerate() {
+        let attr = parse_attrs(&field.attrs, true)?;
+        let binding = format_ident!("__field{}", index, span = Span::call_site());
+        let member = match &field.ident {
+            Some(ident) => quote! { #ident: #binding },
+            None => quote! { #binding },
+        };
+        if attr.skip {
+            bindings.push(match &field.ident {
+                Some(ident) => quote! { #ident: _ },
+                None => quote! { _ },
+            });
+            continue;
+        }
+        bindings.push(member);
+        calls.push(quote! { ::recycle::Trace::trace(#binding, tracer); });
+        let ty = &field.ty;
+        may_contain.push(if mentions(ty, self_name) {
+            quote! { true }
+        } else {
+            quote! { <#ty as ::recycle::Trace>::MAY_CONTAIN_GC }
+        });
+    }
+    let pattern = match fields {
+        Fields::Named(_) => quote! { { #(#bindings),* } },
+        Fields::Unnamed(_) => quote! { ( #(#bindings),* ) },
+        Fields::Unit => quote! {},
+    };
+    Ok((pattern, calls))
+}
+
+/// Does the field type name the type being derived (or `Self`)?
+fn mentions(ty: &Type, self_name: &Ident) -> bool {
+    fn walk(tokens: TokenStream2, self_name: &Ident) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            TokenTree::Ident(ident) => ident == *self_name || ident == "Self",
+            TokenTree::Group(group) => walk(group.stream(), self_name),
+            _ => false,
+        })
+    }
+    walk(quote! { #ty }, self_name)
+}

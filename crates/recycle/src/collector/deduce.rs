@@ -1,0 +1,124 @@
+//! `deduce_unreachable`: which objects of a set are referenced only from
+//! inside the set (CPython's `update_refs`, `subtract_refs`,
+//! `move_unreachable`).
+
+use core::ptr::{self, NonNull};
+
+use crate::header::GcHeader;
+use crate::heap::Heap;
+use crate::trace::{TraceAction, Tracer};
+
+use super::list::{GcList, object_header, unlink};
+
+/// Splits `young` into reachable objects (left in `young`) and unreachable ones
+/// (moved to `unreachable`):
+///
+/// 1. `update_refs`: copy each object's strong count into `gc_refs`.
+/// 2. `subtract_refs`: for each edge between two objects of the set,
+///    decrement the target's `gc_refs`. What is left is the number of
+///    references from outside the set.
+/// 3. `move_unreachable`: everything reachable from an object with
+///    `gc_refs > 0` is alive; the rest is moved to `unreachable`.
+///
+/// User `trace` code runs during steps 2 and 3, so objects whose last handle
+/// it drops are not destroyed right away (that would unlink objects from the
+/// lists being walked); they are returned, to be destroyed by the caller.
+///
+/// Contracts:
+/// - on entry, `young` holds the objects to examine with clear collector
+///   flags, and `unreachable` is empty;
+/// - on exit, `young` objects have clear flags again and `unreachable` objects
+///   are flagged `COLLECTING | UNREACHABLE`.
+pub(crate) fn deduce_unreachable(
+    heap: &Heap,
+    young: &GcList,
+    unreachable: &GcList,
+) -> Vec<NonNull<GcHeader>> {
+    let mut deferred = Vec::new();
+    heap.deferred.set(&mut deferred);
+    let reset = StopDeferring(heap);
+
+    update_refs(young);
+    young.validate("update_refs", |l| l.is_collecting());
+    subtract_refs(young);
+    move_unreachable(young, unreachable);
+    young.validate("move_unreachable: young", |l| !l.has_collection_flags());
+    unreachable.validate("move_unreachable: unreachable", |l| {
+        l.is_collecting() && l.is_unreachable()
+    });
+
+    drop(reset);
+    deferred
+}
+
+/// Ends deferred destruction when tracing is over, also on a panic.
+struct StopDeferring<'a>(&'a Heap);
+
+impl Drop for StopDeferring<'_> {
+    fn drop(&mut self) {
+        self.0.deferred.set(ptr::null_mut());
+    }
+}
+
+/// `gc_refs := strong` for every object, and mark it as being collected.
+fn update_refs(young: &GcList) {
+    young.for_each(|links| {
+        // SAFETY: lists hold live tracked objects.
+        let strong = unsafe { object_header(links).as_ref() }.strong();
+        // SAFETY: as above.
+        unsafe { links.as_ref() }.start_collecting(strong);
+    });
+}
+
+/// Subtracts the references that come from inside the set. A `trace` that
+/// reports more edges to an object than it has handles marks it `KEEP_ALIVE`
+/// instead of going below zero.
+fn subtract_refs(young: &GcList) {
+    let mut tracer = Tracer::new(TraceAction::SubtractRefs);
+    young.for_each(|links| {
+        tracer.set_current(links);
+        // SAFETY: `links` is a live tracked object with an initialized value
+        // (objects whose value is gone are never in a list).
+        let header = unsafe { object_header(links) };
+        // SAFETY: as above.
+        unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
+    });
+}
+
+/// Moves every object that is not reachable from an object with external
+/// references to `unreachable`, without recursion: the walk over `young` is
+/// itself the work list.
+///
+/// Invariant: every object before the walk's position in `young` is
+/// reachable, and its collector flags are cleared. An object reached from one
+/// of them gets `gc_refs = 1`; if it had already been moved to
+/// `unreachable`, it goes back to the end of `young`, where the walk reaches
+/// it again (CPython's `visit_reachable`).
+fn move_unreachable(young: &GcList, unreachable: &GcList) {
+    let mut tracer = Tracer::new(TraceAction::MarkReachable { young });
+    let mut node = young.first_or_end();
+    while !young.is_end(node) {
+        // SAFETY: not the sentinel, so a live tracked object in `young`.
+        let links_ptr = unsafe { NonNull::new_unchecked(node.cast_mut()) };
+        // SAFETY: as above.
+        let links = unsafe { links_ptr.as_ref() };
+        if links.gc_refs() > 0 || links.is_kept_alive() {
+            tracer.set_current(links_ptr);
+            // SAFETY: live tracked object with an initialized value.
+            let header = unsafe { object_header(links_ptr) };
+            // SAFETY: as above.
+            unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
+            links.stop_collecting();
+            // Read after tracing: objects moved back were appended after us.
+            node = links.next();
+        } else {
+            node = links.next();
+            // SAFETY: the object is in `young`; `unreachable` is a live list.
+            unsafe {
+                unlink(links_ptr);
+                unreachable.push_back(links_ptr);
+            }
+            links.set_unreachable(true);
+        }
+    }
+}

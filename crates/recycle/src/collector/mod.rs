@@ -1,0 +1,159 @@
+//! The cycle collector: CPython's algorithm (`Python/gc.c`), phase for phase.
+//!
+//! Reference counting frees everything that is not part of a cycle. The
+//! collector only has to find groups of tracked objects that reference each
+//! other but that nothing *outside* the group references. It never scans roots
+//! (stacks, globals): for every candidate it computes
+//!
+//! ```text
+//! external references = strong count − references from other candidates
+//! ```
+//!
+//! and everything reachable from an object with external references is alive.
+//! The rest is garbage. Read [`collect_region`] first: it is the only place
+//! that writes the phase order, and the phase names are CPython's, so this
+//! module reads side by side with `gc.c`:
+//!
+//! 1. `deduce_unreachable` (deduce.rs): `update_refs` → `subtract_refs` →
+//!    `move_unreachable`, splitting the candidates into reachable and unreachable.
+//! 2. The survivors move to the oldest generation.
+//! 3. `destroy_deferred`: objects whose last handle user `trace` code dropped.
+//! 4. `delete_garbage` (delete.rs): the values of the unreachable objects are
+//!    dropped, which breaks the cycles, and reference counting frees them.
+//!
+//! No phase recurses over the object graph: every walk is over an intrusive
+//! list, and the lists are the only working memory (apart from the small
+//! queue of deferred destructions).
+
+pub(crate) mod deduce;
+pub(crate) mod delete;
+pub(crate) mod list;
+
+use core::ptr::NonNull;
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use crate::destroy::destroy_unreferenced;
+use crate::header::{GcHeader, GcLinks, links_of};
+use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
+use list::GcList;
+
+/// A panic caught while user code ran inside a collection, re-raised once
+/// the collection has finished.
+type PanicPayload = Box<dyn Any + Send + 'static>;
+
+/// Full collection of this thread's heap; returns the number of unreachable
+/// objects found. A nested call (from `Drop`, `trace`, ...) returns 0.
+pub(crate) fn collect_all() -> usize {
+    with_heap(|heap| {
+        if heap.collecting.get() {
+            return 0;
+        }
+        heap.collecting.set(true);
+        let _collecting = ClearOnExit(heap);
+
+        let young = GcList::new();
+        for generation in &heap.generations {
+            young.append(generation);
+        }
+        let unreachable = GcList::new();
+        let mut restore = RestoreOnPanic {
+            heap,
+            lists: [&young, &unreachable],
+            armed: true,
+        };
+        let old = &heap.generations[NUM_GENERATIONS - 1];
+        let (found, panic) = collect_region(heap, &young, &unreachable, old);
+        restore.armed = false;
+        if let Some(payload) = panic {
+            resume_unwind(payload);
+        }
+        found
+    })
+}
+
+/// The main function: read this to understand how a collection works.
+///
+/// Collects the objects in `young` (whose flags are clear on entry); the
+/// survivors end up in `old`, the garbage is freed. Returns the number of
+/// unreachable objects found and the first panic raised by user code (a
+/// `Drop`), which the caller re-raises once the heap is consistent again.
+fn collect_region(
+    heap: &Heap,
+    young: &GcList,
+    unreachable: &GcList,
+    old: &GcList,
+) -> (usize, Option<PanicPayload>) {
+    let deferred = deduce::deduce_unreachable(heap, young, unreachable);
+    let found = unreachable.len();
+
+    // Survivors are promoted (a full collection: all to the oldest generation).
+    old.append(young);
+
+    let mut first_panic = destroy_deferred(deferred);
+    if let Some(payload) = delete::delete_garbage(unreachable) {
+        first_panic.get_or_insert(payload);
+    }
+    (found, first_panic)
+}
+
+/// Destroys the objects whose last handle was dropped while user `trace` code
+/// ran, now that no list is being walked.
+///
+/// Contracts: on entry every object in `deferred` has strong == 0, is flagged
+/// `DESTROY_DEFERRED` and is in some list; on exit all are destroyed.
+fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<PanicPayload> {
+    let mut first_panic = None;
+    for header in deferred {
+        // SAFETY: the header was queued by `destroy_unreferenced` with strong
+        // == 0, and queued objects are destroyed nowhere else.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+            let links = links_of(header).as_ref();
+            debug_assert!(links.is_destroy_deferred() && header.as_ref().strong() == 0);
+            links.set_destroy_deferred(false);
+            destroy_unreferenced(header)
+        }));
+        if let Err(payload) = result {
+            first_panic.get_or_insert(payload);
+        }
+    }
+    first_panic
+}
+
+/// Clears the heap's `collecting` flag when the collection ends, however.
+struct ClearOnExit<'a>(&'a Heap);
+
+impl Drop for ClearOnExit<'_> {
+    fn drop(&mut self) {
+        self.0.collecting.set(false);
+    }
+}
+
+/// If user `trace` code panics mid-collection, puts every object back into
+/// the oldest generation with its per-collection flags cleared, so the heap is
+/// as it was before the collection (nothing is freed).
+struct RestoreOnPanic<'a> {
+    heap: &'a Heap,
+    lists: [&'a GcList; 2],
+    armed: bool,
+}
+
+impl Drop for RestoreOnPanic<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let old = &self.heap.generations[NUM_GENERATIONS - 1];
+        for list in self.lists {
+            list.for_each(|links: NonNull<GcLinks>| {
+                // SAFETY: lists hold live objects only.
+                let links = unsafe { links.as_ref() };
+                links.stop_collecting();
+                // A deferred destruction is retried by the next collection,
+                // which finds the object with no handles left.
+                links.set_destroy_deferred(false);
+            });
+            old.append(list);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Destruction by reference counting: what happens when the last `Gc` to an
+//! object goes away, with CPython's *trashcan* so that dropping a very deep
+//! structure (a 10,000,000-node linked list) cannot overflow the stack.
+//!
+//! Dropping a value drops the `Gc` fields inside it, which may destroy more
+//! objects, recursively. Up to [`TRASHCAN_DEPTH`] nested destructions run
+//! directly (so the usual order of `Drop` calls is kept for shallow data);
+//! deeper ones are put in the trashcan, a work list owned by the outermost
+//! destruction, which empties it in a loop once its own value is dropped.
+
+use core::ptr::NonNull;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use crate::collector::list::unlink;
+use crate::gc_box::deallocate;
+use crate::header::{GcHeader, links_of};
+use crate::heap::{Heap, with_heap};
+
+/// Nested destructions allowed before the trashcan takes over. CPython uses
+/// a similar small limit; each level costs one user `Drop` frame or so.
+const TRASHCAN_DEPTH: u32 = 64;
+
+/// Destroys an object whose strong count just reached 0: drops its value,
+/// releases the implicit weak handle and frees the memory once no `Weak`
+/// remains. A panic in the value's `Drop` still frees what it must, then
+/// continues to the caller.
+///
+/// # Safety
+///
+/// - `header` belongs to a live object whose strong count is 0, and nothing
+///   else will destroy it.
+#[inline(never)]
+pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
+    with_heap(|heap| {
+        // SAFETY: the object is live until this function frees it.
+        let h = unsafe { header.as_ref() };
+        if h.is_tracked_type() && heap.is_tracing() {
+            // The collector is walking its lists and may be inside this very
+            // object's `trace`: queue it; the collector destroys it later.
+            // SAFETY: tracked type, so it has links; `deferred` points to the
+            // collector's live queue while `is_tracing()`.
+            unsafe {
+                links_of(header).as_ref().set_destroy_deferred(true);
+                (*heap.deferred.get()).push(header);
+            }
+            return;
+        }
+        let depth = heap.destroy_depth.get();
+        if depth == 0 {
+            // SAFETY: forwarded contract.
+            unsafe { destroy_outermost(heap, header) }
+        } else if depth < TRASHCAN_DEPTH {
+            let _depth = DepthGuard::enter(heap);
+            // SAFETY: forwarded contract.
+            unsafe { destroy_now(header) }
+        } else {
+            // SAFETY: depth > 0, so an outermost destruction owns the trashcan.
+            unsafe { (*heap.trashcan.get()).push(header) }
+        }
+    })
+}
+
+/// The outermost destruction: owns the trashcan and empties it. Every queued
+/// object is destroyed even if some `Drop` panics; the first panic then
+/// continues to the caller.
+///
+/// # Safety
+///
+/// As [`destroy_unreferenced`], and no destruction is running.
+unsafe fn destroy_outermost(heap: &Heap, header: NonNull<GcHeader>) {
+    let mut trashcan: Vec<NonNull<GcHeader>> = Vec::new();
+    heap.trashcan.set(&mut trashcan);
+    let mut first_panic = {
+        let _depth = DepthGuard::enter(heap);
+        // SAFETY: forwarded contract.
+        catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(header) })).err()
+    };
+    // Re-read through the heap's pointer each time: nested destructions push
+    // to the trashcan through it while we drain.
+    // SAFETY: the pointer is to `trashcan`, alive in this frame.
+    while let Some(next) = unsafe { (*heap.trashcan.get()).pop() } {
+        let _depth = DepthGuard::enter(heap);
+        // SAFETY: every queued object had strong == 0 and was queued once.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(next) })) {
+            first_panic.get_or_insert(payload);
+        }
+    }
+    heap.trashcan.set(core::ptr::null_mut());
+    if let Some(payload) = first_panic {
+        resume_unwind(payload);
+    }
+}
+
+struct DepthGuard<'a>(&'a Heap);
+
+impl<'a> DepthGuard<'a> {
+    fn enter(heap: &'a Heap) -> Self {
+        heap.destroy_depth.set(heap.destroy_depth.get() + 1);
+        DepthGuard(heap)
+    }
+}
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.destroy_depth.set(self.0.destroy_depth.get() - 1);
+    }
+}
+
+/// Unlinks the object, drops its value (unless the collector already did) and
+/// releases the implicit weak handle, even if the value's `Drop` panics.
+///
+/// # Safety
+///
+/// - `header` belongs to a live object with strong == 0 that nothing else
+///   destroys, and the collector is not walking the list that holds it.
+pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
+    // SAFETY: live until `release_implicit_weak` below.
+    let h = unsafe { header.as_ref() };
+    if h.is_tracked_type() {
+        // SAFETY: tracked type, so it has links; lists hold live objects only.
+        unsafe {
+            let links = links_of(header);
+            unlink(links);
+            links.as_ref().stop_collecting();
+            links.as_ref().set_destroy_deferred(false);
+        }
+    }
+    /// Releases the implicit weak handle on scope exit, also when unwinding.
+    struct ReleaseWeak(NonNull<GcHeader>);
+    impl Drop for ReleaseWeak {
+        fn drop(&mut self) {
+            // SAFETY: the object's strong handles are gone and its value dropped.
+            unsafe { release_implicit_weak(self.0) }
+        }
+    }
+    let release = ReleaseWeak(header);
+    if !h.is_dead() {
+        // SAFETY: strong == 0, so no handle (hence no reference) reaches the
+        // value, and it is initialized (not dead).
+        unsafe { (h.vtable().drop_value)(header) }
+    }
+    drop(release);
+}
+
+/// Gives up the weak handle that all strong handles share; frees the memory
+/// when it was the last weak handle.
+///
+/// # Safety
+///
+/// - strong == 0, the value is dropped (or was never initialized), and the
+///   object is in no list.
+pub(crate) unsafe fn release_implicit_weak(header: NonNull<GcHeader>) {
+    // SAFETY: the allocation is live until the weak count reaches 0.
+    if unsafe { header.as_ref() }.dec_weak() == 0 {
+        // SAFETY: no handle of either kind is left, the value is gone.
+        unsafe { deallocate(header) }
+    }
+}

@@ -1,0 +1,403 @@
+//! [`Gc<T>`]: the strong handle.
+
+use core::borrow::Borrow;
+use core::cmp::Ordering;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+use core::ops::Deref;
+use core::ptr::{self, NonNull};
+
+use crate::collector::list::unlink;
+use crate::destroy::{destroy_unreferenced, release_implicit_weak};
+use crate::gc_box::{GcBox, allocate_uninit};
+use crate::header::{GcHeader, links_of};
+use crate::heap::with_heap;
+use crate::trace::{Trace, Tracer};
+use crate::weak::Weak;
+
+/// A single-threaded reference-counting pointer whose reference cycles are
+/// reclaimed by a cycle collector. `Gc` stands for "garbage collected".
+///
+/// `Gc<T>` behaves like [`std::rc::Rc<T>`]: cloning makes another handle to
+/// the same value, and the value is dropped as soon as the last handle goes.
+/// The difference shows when handles form a cycle: [`gc::collect`] finds
+/// groups of objects that only reference each other and frees them.
+///
+/// `T` must implement [`Trace`] so that the collector can find the handles a
+/// value owns; types that cannot hold a `Gc` (`String`, numbers, …) are never
+/// looked at by the collector at all.
+///
+/// # Dereferencing a handle to a collected value
+///
+/// When the collector frees a cycle, it drops the values in it one by one. A
+/// `Drop` impl of one of them may still hold a `Gc` to another, already
+/// dropped value. Dereferencing such a handle panics with a clear message
+/// (it never reads dropped memory); use [`Gc::try_deref`] to test first.
+///
+/// [`gc::collect`]: crate::gc::collect
+pub struct Gc<T: ?Sized> {
+    ptr: NonNull<GcBox<T>>,
+    _owns: PhantomData<GcBox<T>>,
+}
+
+impl<T: Trace + 'static> Gc<T> {
+    /// Moves `value` into a new reference-counted allocation.
+    ///
+    /// ```
+    /// let five = recycle::Gc::new(5);
+    /// assert_eq!(*five, 5);
+    /// ```
+    #[inline]
+    pub fn new(value: T) -> Gc<T> {
+        let ptr = allocate_uninit::<T>();
+        // SAFETY: fresh allocation with an uninitialized, in-bounds value field.
+        unsafe {
+            (&raw mut (*ptr.as_ptr()).value).write(value);
+            (*ptr.as_ptr()).header.set_strong(1);
+        }
+        let gc = Gc::from_inner(ptr);
+        if T::MAY_CONTAIN_GC {
+            // SAFETY: tracked type with an initialized value, not yet in a list.
+            with_heap(|heap| unsafe { heap.track(links_of(gc.header_ptr())) });
+        }
+        gc
+    }
+
+    /// Builds a value that holds a weak handle to itself.
+    ///
+    /// `data_fn` receives a [`Weak`] to the allocation being built; upgrading
+    /// it inside `data_fn` returns `None`. As [`Rc::new_cyclic`](std::rc::Rc::new_cyclic).
+    ///
+    /// ```
+    /// use recycle::{Gc, Trace, Weak};
+    ///
+    /// #[derive(Trace)]
+    /// struct Me {
+    ///     me: Weak<Me>,
+    /// }
+    /// let me = Gc::new_cyclic(|me| Me { me: me.clone() });
+    /// assert!(Gc::ptr_eq(&me.me.upgrade().unwrap(), &me));
+    /// ```
+    pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
+        let ptr = allocate_uninit::<T>();
+        // The allocation's single weak count belongs to `weak` until the value
+        // exists; if `data_fn` panics, dropping `weak` frees the allocation
+        // (a `Weak` never drops the value).
+        let weak = Weak::from_inner(ptr);
+        let value = data_fn(&weak);
+        // SAFETY: the value field is uninitialized and in bounds; strong is 0,
+        // so no `Gc` (hence no reference to the value) exists yet.
+        unsafe {
+            (&raw mut (*ptr.as_ptr()).value).write(value);
+            (*ptr.as_ptr()).header.set_strong(1);
+        }
+        // Its weak count becomes the implicit weak handle of the strong ones.
+        core::mem::forget(weak);
+        let gc = Gc::from_inner(ptr);
+        if T::MAY_CONTAIN_GC {
+            // SAFETY: tracked type with an initialized value, not yet in a list.
+            with_heap(|heap| unsafe { heap.track(links_of(gc.header_ptr())) });
+        }
+        gc
+    }
+
+    /// Returns the value if this is the only strong handle, else `Err(this)`.
+    ///
+    /// As [`Rc::try_unwrap`](std::rc::Rc::try_unwrap), with two extra cases
+    /// that return `Err`: the value was destroyed by the collector, or the
+    /// call comes from `trace` code while the collector walks its lists.
+    pub fn try_unwrap(this: Self) -> Result<T, Self> {
+        if !Gc::is_uniquely_owned(&this) {
+            return Err(this);
+        }
+        let this = ManuallyDrop::new(this);
+        let header = this.header_ptr();
+        this.header().set_strong(0);
+        if T::MAY_CONTAIN_GC {
+            // SAFETY: tracked type; not inside a list walk (checked above).
+            unsafe { unlink(links_of(header)) };
+        }
+        // SAFETY: the value is initialized and, with strong now 0, no handle
+        // can reach it again: reading it out moves it.
+        let value = unsafe { ptr::read(&raw const (*this.ptr.as_ptr()).value) };
+        // SAFETY: strong == 0, the value is moved out, the object unlinked.
+        unsafe { release_implicit_weak(header) };
+        Ok(value)
+    }
+
+    /// Returns the value if this is the only strong handle (see [`Gc::try_unwrap`]).
+    pub fn into_inner(this: Self) -> Option<T> {
+        Gc::try_unwrap(this).ok()
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    #[inline(always)]
+    pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn header_ptr(&self) -> NonNull<GcHeader> {
+        self.ptr.cast()
+    }
+
+    #[inline(always)]
+    pub(crate) fn header(&self) -> &GcHeader {
+        // SAFETY: a live handle keeps the allocation, header included, alive.
+        unsafe { &(*self.ptr.as_ptr()).header }
+    }
+
+    /// The number of strong (`Gc`) handles to this allocation.
+    ///
+    /// Like `sys.getrefcount` minus the argument's own reference. While the
+    /// collector drops a garbage cycle, it holds one extra count on each of
+    /// its objects.
+    #[inline]
+    pub fn strong_count(this: &Self) -> usize {
+        this.header().strong() as usize
+    }
+
+    /// The number of [`Weak`] handles to this allocation.
+    #[inline]
+    pub fn weak_count(this: &Self) -> usize {
+        this.header().weak() as usize - 1
+    }
+
+    /// Makes a [`Weak`] handle to this allocation.
+    pub fn downgrade(this: &Self) -> Weak<T> {
+        this.header().inc_weak();
+        Weak::from_inner(this.ptr)
+    }
+
+    /// Do both handles point to the same allocation? (As `Rc::ptr_eq`,
+    /// metadata of `dyn` handles is ignored.)
+    #[inline]
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        ptr::addr_eq(this.ptr.as_ptr(), other.ptr.as_ptr())
+    }
+
+    /// A raw pointer to the value. It stays valid while a strong handle lives
+    /// and the collector has not destroyed the value.
+    pub fn as_ptr(this: &Self) -> *const T {
+        // SAFETY: in bounds of the live allocation; no reference is created.
+        unsafe { &raw const (*this.ptr.as_ptr()).value }
+    }
+
+    /// The value, or `None` if the cycle collector has destroyed it (only
+    /// possible in a `Drop` of a value the same collection is freeing).
+    #[inline]
+    pub fn try_deref(this: &Self) -> Option<&T> {
+        if this.header().is_dead() {
+            None
+        } else {
+            // SAFETY: not dead, and a live handle keeps the value alive.
+            Some(unsafe { &(*this.ptr.as_ptr()).value })
+        }
+    }
+
+    /// A mutable reference to the value if there is no other `Gc` or `Weak`
+    /// handle to it (as [`Rc::get_mut`](std::rc::Rc::get_mut)); `None` also
+    /// when the collector destroyed the value or is walking its lists.
+    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+        if Gc::is_uniquely_owned(this) && this.header().weak() == 1 {
+            // SAFETY: the only handle, no weak one, and `&mut self` borrows it.
+            Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+        } else {
+            None
+        }
+    }
+
+    /// Tracked type, value not destroyed, and in one of the heap's lists.
+    pub(crate) fn is_tracked(&self) -> bool {
+        let header = self.header();
+        // SAFETY: tracked type, so the links exist; the handle keeps them alive.
+        header.is_tracked_type()
+            && !header.is_dead()
+            && unsafe { links_of(self.header_ptr()).as_ref() }.is_linked()
+    }
+
+    /// Only strong handle, value alive, and the collector is not in a
+    /// position to be holding a reference to the value (inside `trace`).
+    fn is_uniquely_owned(this: &Self) -> bool {
+        let header = this.header();
+        header.strong() == 1
+            && !header.is_dead()
+            && !(header.is_tracked_type() && with_heap(|heap| heap.is_tracing()))
+    }
+
+    /// Consumes the handle without decrementing the count. Used by
+    /// [`coerce_gc!`](crate::coerce_gc); not meant to be called directly.
+    #[doc(hidden)]
+    pub fn __into_box_ptr(this: Self) -> *const GcBox<T> {
+        ManuallyDrop::new(this).ptr.as_ptr()
+    }
+
+    /// Rebuilds a handle from [`Gc::__into_box_ptr`], possibly unsized.
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` was returned by `__into_box_ptr`, converted only by an
+    ///   unsizing coercion, and is used for one handle only.
+    #[doc(hidden)]
+    pub unsafe fn __from_box_ptr(ptr: *const GcBox<T>) -> Self {
+        // SAFETY: per the contract, a non-null pointer to a live box.
+        Gc::from_inner(unsafe { NonNull::new_unchecked(ptr.cast_mut()) })
+    }
+}
+
+/// Converts a `Gc<T>` into a `Gc<U>` where `T: Unsize<U>`, typically a
+/// trait object, on stable Rust (where `Gc` cannot implement `CoerceUnsized`).
+///
+/// ```
+/// use std::fmt::Display;
+/// use recycle::{Gc, coerce_gc};
+///
+/// let shown: Gc<dyn Display> = coerce_gc!(Gc::new(42));
+/// assert_eq!(shown.to_string(), "42");
+/// ```
+#[macro_export]
+macro_rules! coerce_gc {
+    ($gc:expr) => {{
+        let raw = $crate::Gc::__into_box_ptr($gc);
+        // SAFETY: `raw` comes from `__into_box_ptr` and reaches
+        // `__from_box_ptr` through an implicit (unsizing) coercion only.
+        unsafe { $crate::Gc::__from_box_ptr(raw) }
+    }};
+}
+
+impl<T: ?Sized> Clone for Gc<T> {
+    /// Makes another handle to the same value (increments the strong count).
+    #[inline]
+    fn clone(&self) -> Self {
+        self.header().inc_strong();
+        Gc::from_inner(self.ptr)
+    }
+}
+
+impl<T: ?Sized> Drop for Gc<T> {
+    /// Decrements the strong count; the last handle destroys the value.
+    #[inline]
+    fn drop(&mut self) {
+        if self.header().dec_strong() == 0 {
+            // SAFETY: this was the last strong handle.
+            unsafe { destroy_unreferenced(self.header_ptr()) }
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for Gc<T> {
+    type Target = T;
+
+    /// # Panics
+    ///
+    /// If the cycle collector has destroyed the value (see the type docs).
+    #[inline]
+    fn deref(&self) -> &T {
+        if self.header().is_dead() {
+            deref_of_destroyed_value(self.header().vtable().type_name)
+        }
+        // SAFETY: not dead, and a live handle keeps the value alive.
+        unsafe { &(*self.ptr.as_ptr()).value }
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn deref_of_destroyed_value(type_name: fn() -> &'static str) -> ! {
+    panic!(
+        "dereferenced a Gc<{}> whose value the cycle collector already destroyed; \
+         this happens in a Drop impl of a value in a garbage cycle: use Gc::try_deref \
+         there, or do that work before the cycle is dropped",
+        type_name()
+    )
+}
+
+impl<T: ?Sized> Trace for Gc<T> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.visit(self.header_ptr())
+    }
+}
+
+impl<T: ?Sized> Unpin for Gc<T> {}
+
+impl<T: ?Sized> AsRef<T> for Gc<T> {
+    fn as_ref(&self) -> &T {
+        self
+    }
+}
+
+impl<T: ?Sized> Borrow<T> for Gc<T> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+
+impl<T: Trace + 'static> From<T> for Gc<T> {
+    fn from(value: T) -> Self {
+        Gc::new(value)
+    }
+}
+
+impl<T: Default + Trace + 'static> Default for Gc<T> {
+    fn default() -> Self {
+        Gc::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
+    /// Formats the value; a handle whose value the collector destroyed
+    /// formats as `<destroyed>` instead of panicking.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Gc::try_deref(self) {
+            Some(value) => fmt::Debug::fmt(value, f),
+            None => f.write_str("<destroyed>"),
+        }
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized> fmt::Pointer for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&Gc::as_ptr(self), f)
+    }
+}
+
+impl<T: ?Sized + PartialEq> PartialEq for Gc<T> {
+    /// Compares the values, as `Rc` does.
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: ?Sized + Eq> Eq for Gc<T> {}
+
+impl<T: ?Sized + PartialOrd> PartialOrd for Gc<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: ?Sized + Ord> Ord for Gc<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: ?Sized + Hash> Hash for Gc<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}

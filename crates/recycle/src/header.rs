@@ -1,0 +1,365 @@
+//! The per-object header: the only file that knows the bit layout.
+//!
+//! Every allocation made by [`Gc::new`](crate::Gc::new) looks like this:
+//!
+//! ```text
+//!   tracked objects only (types that may hold a Gc)
+//!  +------------------------------------------+
+//!  | next     : *const GcLinks                 |  intrusive, circular, doubly linked list of
+//!  | prev     : *const GcLinks                 |  the generation the object lives in
+//!  | gc_state : usize                          |  bits 0..8: collector flags (below)
+//!  |                                           |  bits 8.. : gc_refs, a scratch copy of `strong`
+//!  +------------------------------------------+  (GcLinks, 24 bytes, like CPython's PyGC_Head)
+//!  | strong   : u32                            |  Gc handles
+//!  | weak     : u32                            |  Weak handles, +1 owned by all strong handles
+//!  | vtable   : &'static VTable | flag bits    |  bit 0: DEAD, bit 1: FINALIZED, bit 2: spare
+//!  +------------------------------------------+  (GcHeader, 16 bytes) <── every Gc/Weak points here
+//!  | value    : T                              |
+//!  +------------------------------------------+
+//! ```
+//!
+//! Objects whose type can never hold a `Gc` (`T::MAY_CONTAIN_GC == false`) are
+//! never in a collector list, so they have no `GcLinks`: a `Gc<String>` costs
+//! the same 16 header bytes as an `Rc<String>`.
+//!
+//! `gc_state` flags (meaningful only inside a collection, except `GENERATION`):
+//!
+//! ```text
+//!  bit 0  COLLECTING        in the set being collected (set by update_refs)
+//!  bit 1  UNREACHABLE       in the tentatively unreachable list (move_unreachable)
+//!  bit 2  KEEP_ALIVE        trace asked for it, or the edges reported to it exceed
+//!                           its strong count: never garbage in this collection
+//!  bit 3  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
+//!                           collector destroys it once tracing is over
+//!  bits 4-5  GENERATION     which generation list holds it (0..=2)
+//!  bits 8..  gc_refs
+//! ```
+//!
+//! Keeping `gc_refs` apart from `strong` means a panic inside user `trace`
+//! code can never corrupt a real reference count (rust-cc makes the same
+//! choice). Everything else in the crate goes through the accessors below, so
+//! repacking the header touches this file only.
+
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+
+use crate::gc_box::VTable;
+
+/// Header bit: the collector has destroyed (or begun to destroy) the value.
+/// Dereferencing panics and `Weak::upgrade` returns `None` from then on.
+const DEAD: usize = 0b001;
+/// Header bit: the value's finalizer has run (PEP 442's "at most once").
+const FINALIZED: usize = 0b010;
+/// All header flag bits; a `VTable` is aligned to at least 8 bytes.
+const HEADER_FLAGS: usize = 0b111;
+
+const COLLECTING: usize = 1 << 0;
+const UNREACHABLE: usize = 1 << 1;
+const KEEP_ALIVE: usize = 1 << 2;
+const DESTROY_DEFERRED: usize = 1 << 3;
+const GENERATION_SHIFT: u32 = 4;
+const GENERATION_MASK: usize = 0b11 << GENERATION_SHIFT;
+/// The bits that only have a meaning during one collection.
+const COLLECTION_FLAGS: usize = COLLECTING | UNREACHABLE | KEEP_ALIVE;
+const REFS_SHIFT: u32 = 8;
+const FLAGS_MASK: usize = (1 << REFS_SHIFT) - 1;
+
+const _: () = assert!(align_of::<VTable>() > HEADER_FLAGS);
+
+/// The part of the header every object has. `Gc<T>` and `Weak<T>` point here.
+#[repr(C)]
+pub(crate) struct GcHeader {
+    strong: Cell<u32>,
+    weak: Cell<u32>,
+    /// `&'static VTable` with the header flags in its low bits.
+    vtable_and_flags: Cell<*const VTable>,
+}
+
+/// The prefix of tracked objects: list links and the collector's scratch word.
+#[repr(C)]
+pub(crate) struct GcLinks {
+    next: Cell<*const GcLinks>,
+    prev: Cell<*const GcLinks>,
+    gc_state: Cell<usize>,
+}
+
+/// Distance from a tracked object's `GcLinks` to its `GcHeader`.
+pub(crate) const LINKS_SIZE: usize = size_of::<GcLinks>();
+const _: () = assert!(LINKS_SIZE == 24 && align_of::<GcLinks>() == 8);
+
+impl GcHeader {
+    /// A header with one strong handle and the implicit weak handle.
+    pub(crate) fn new(vtable: &'static VTable, strong: u32) -> Self {
+        GcHeader {
+            strong: Cell::new(strong),
+            weak: Cell::new(1),
+            vtable_and_flags: Cell::new(vtable),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn strong(&self) -> u32 {
+        self.strong.get()
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_strong(&self, n: u32) {
+        self.strong.set(n)
+    }
+
+    /// Adds one strong handle; aborts on overflow, as `Rc` does.
+    #[inline(always)]
+    pub(crate) fn inc_strong(&self) {
+        let n = self.strong.get().wrapping_add(1);
+        self.strong.set(n);
+        // Checking after the store keeps the fast path to one add (as rc.rs does).
+        if n == 0 {
+            count_overflow();
+        }
+    }
+
+    /// Removes one strong handle and returns the new count.
+    #[inline(always)]
+    pub(crate) fn dec_strong(&self) -> u32 {
+        let n = self.strong.get() - 1;
+        self.strong.set(n);
+        n
+    }
+
+    #[inline(always)]
+    pub(crate) fn weak(&self) -> u32 {
+        self.weak.get()
+    }
+
+    #[inline]
+    pub(crate) fn inc_weak(&self) {
+        let n = self.weak.get().wrapping_add(1);
+        self.weak.set(n);
+        if n == 0 {
+            count_overflow();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn dec_weak(&self) -> u32 {
+        let n = self.weak.get() - 1;
+        self.weak.set(n);
+        n
+    }
+
+    #[inline(always)]
+    pub(crate) fn vtable(&self) -> &'static VTable {
+        let tagged = self.vtable_and_flags.get();
+        let untagged = tagged.map_addr(|a| a & !HEADER_FLAGS);
+        // SAFETY: the field always holds a `&'static VTable` whose low bits (free
+        // because of the alignment asserted above) carry flags; clearing them
+        // restores the original pointer with its provenance.
+        unsafe { &*untagged }
+    }
+
+    #[inline(always)]
+    fn header_flags(&self) -> usize {
+        self.vtable_and_flags.get().addr() & HEADER_FLAGS
+    }
+
+    #[inline(always)]
+    fn set_header_flag(&self, flag: usize, on: bool) {
+        let tagged = self.vtable_and_flags.get();
+        self.vtable_and_flags
+            .set(tagged.map_addr(|a| if on { a | flag } else { a & !flag }));
+    }
+
+    /// Has the collector destroyed (or begun to destroy) the value?
+    #[inline(always)]
+    pub(crate) fn is_dead(&self) -> bool {
+        self.header_flags() & DEAD != 0
+    }
+
+    pub(crate) fn set_dead(&self) {
+        self.set_header_flag(DEAD, true)
+    }
+
+    #[allow(dead_code)] // used by finalizers (next milestone)
+    pub(crate) fn is_finalized(&self) -> bool {
+        self.header_flags() & FINALIZED != 0
+    }
+
+    #[allow(dead_code)] // used by finalizers (next milestone)
+    pub(crate) fn set_finalized(&self) {
+        self.set_header_flag(FINALIZED, true)
+    }
+
+    /// Is this object of a type the collector tracks (so it has `GcLinks`)?
+    #[inline(always)]
+    pub(crate) fn is_tracked_type(&self) -> bool {
+        self.vtable().tracked
+    }
+}
+
+/// Where a tracked object's links live, given its header.
+///
+/// # Safety
+///
+/// - `header` points to a live `GcHeader` of a tracked type (allocated with a
+///   `GcLinks` prefix by `gc_box`), with provenance over the whole allocation.
+#[inline(always)]
+pub(crate) unsafe fn links_of(header: NonNull<GcHeader>) -> NonNull<GcLinks> {
+    // SAFETY: tracked allocations place `GcLinks` immediately before the header
+    // (gc_box::alloc_layout), inside the same allocation.
+    unsafe { header.byte_sub(LINKS_SIZE).cast() }
+}
+
+/// The header of the object that owns `links`.
+///
+/// # Safety
+///
+/// - `links` is the prefix of a tracked object (not a list sentinel).
+#[inline(always)]
+pub(crate) unsafe fn header_of(links: NonNull<GcLinks>) -> NonNull<GcHeader> {
+    // SAFETY: the header directly follows the links in the same allocation.
+    unsafe { links.byte_add(LINKS_SIZE).cast() }
+}
+
+impl GcLinks {
+    /// Links that are in no list (`next` is null).
+    pub(crate) const fn unlinked() -> Self {
+        GcLinks {
+            next: Cell::new(ptr::null()),
+            prev: Cell::new(ptr::null()),
+            gc_state: Cell::new(0),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn next(&self) -> *const GcLinks {
+        self.next.get()
+    }
+
+    #[inline(always)]
+    pub(crate) fn prev(&self) -> *const GcLinks {
+        self.prev.get()
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_next(&self, p: *const GcLinks) {
+        self.next.set(p)
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_prev(&self, p: *const GcLinks) {
+        self.prev.set(p)
+    }
+
+    /// Is this object in some list? (`next` is null once unlinked.)
+    #[inline(always)]
+    pub(crate) fn is_linked(&self) -> bool {
+        !self.next.get().is_null()
+    }
+
+    #[inline(always)]
+    fn state(&self) -> usize {
+        self.gc_state.get()
+    }
+
+    #[inline(always)]
+    fn set_flag(&self, flag: usize, on: bool) {
+        let s = self.gc_state.get();
+        self.gc_state.set(if on { s | flag } else { s & !flag });
+    }
+
+    /// `update_refs`: `gc_refs := strong`, and mark the object as in the set.
+    #[inline(always)]
+    pub(crate) fn start_collecting(&self, strong: u32) {
+        let kept = self.state() & GENERATION_MASK;
+        self.gc_state
+            .set(((strong as usize) << REFS_SHIFT) | kept | COLLECTING);
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_collecting(&self) -> bool {
+        self.state() & COLLECTING != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn gc_refs(&self) -> usize {
+        self.state() >> REFS_SHIFT
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_gc_refs(&self, refs: usize) {
+        let flags = self.state() & FLAGS_MASK;
+        self.gc_state.set((refs << REFS_SHIFT) | flags);
+    }
+
+    /// `subtract_refs`: one reference to this object comes from inside the set.
+    /// Returns `false` (and keeps nothing changed) when `gc_refs` is already 0,
+    /// which means some `trace` reported more edges than there are handles.
+    #[inline(always)]
+    pub(crate) fn dec_gc_refs(&self) -> bool {
+        let s = self.state();
+        if s >> REFS_SHIFT == 0 {
+            return false;
+        }
+        self.gc_state.set(s - (1 << REFS_SHIFT));
+        true
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_unreachable(&self) -> bool {
+        self.state() & UNREACHABLE != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_unreachable(&self, on: bool) {
+        self.set_flag(UNREACHABLE, on)
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_kept_alive(&self) -> bool {
+        self.state() & KEEP_ALIVE != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_kept_alive(&self) {
+        self.set_flag(KEEP_ALIVE, true)
+    }
+
+    /// Leaves the collection: clears every per-collection flag and `gc_refs`.
+    #[inline(always)]
+    pub(crate) fn stop_collecting(&self) {
+        self.gc_state
+            .set(self.state() & (GENERATION_MASK | DESTROY_DEFERRED));
+    }
+
+    pub(crate) fn is_destroy_deferred(&self) -> bool {
+        self.state() & DESTROY_DEFERRED != 0
+    }
+
+    pub(crate) fn set_destroy_deferred(&self, on: bool) {
+        self.set_flag(DESTROY_DEFERRED, on)
+    }
+
+    #[allow(dead_code)] // generations are read by the gc module (next milestone)
+    pub(crate) fn generation(&self) -> usize {
+        (self.state() & GENERATION_MASK) >> GENERATION_SHIFT
+    }
+
+    pub(crate) fn set_generation(&self, generation: usize) {
+        debug_assert!(generation <= 2);
+        let s = self.state() & !GENERATION_MASK;
+        self.gc_state.set(s | (generation << GENERATION_SHIFT));
+    }
+
+    /// Debug check: no per-collection flag is set outside a collection.
+    pub(crate) fn has_collection_flags(&self) -> bool {
+        self.state() & COLLECTION_FLAGS != 0 || self.gc_refs() != 0
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn count_overflow() -> ! {
+    // As `Rc`: an overflowing count means something leaked handles in a loop;
+    // continuing would let the count wrap and free a live value.
+    std::process::abort()
+}

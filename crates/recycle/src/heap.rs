@@ -1,0 +1,76 @@
+//! The per-thread heap: the generation lists every tracked object lives in,
+//! and the flags that tell the rest of the crate what the collector is doing.
+//!
+//! `Gc` is `!Send`, so every object belongs to the thread that made it and
+//! each thread has its own heap, as each CPython interpreter has its own GC
+//! state. The heap holds only `Cell`s and raw pointers, so it needs no
+//! thread-local destructor and stays usable while other thread-locals are
+//! being torn down. Objects still alive when their thread exits are leaked.
+
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+
+use crate::collector::list::GcList;
+use crate::header::{GcHeader, GcLinks};
+
+/// Number of generations (CPython: 3).
+pub(crate) const NUM_GENERATIONS: usize = 3;
+
+pub(crate) struct Heap {
+    /// Tracked objects by generation. New objects go to generation 0.
+    pub(crate) generations: [GcList; NUM_GENERATIONS],
+    /// A collection is running; nested `collect()` calls return 0.
+    pub(crate) collecting: Cell<bool>,
+    /// While user `trace` code may run (the collector walks its lists), objects
+    /// whose strong count reaches 0 are queued here instead of destroyed: the
+    /// collector destroys them once its lists are consistent again.
+    pub(crate) deferred: Cell<*mut Vec<NonNull<GcHeader>>>,
+    /// How deep destructions are nested right now (the trashcan's counter).
+    pub(crate) destroy_depth: Cell<u32>,
+    /// Destructions postponed because they were nested too deep; owned by the
+    /// outermost destruction's frame, null when none is running.
+    pub(crate) trashcan: Cell<*mut Vec<NonNull<GcHeader>>>,
+}
+
+impl Heap {
+    const fn new() -> Self {
+        Heap {
+            generations: [GcList::new(), GcList::new(), GcList::new()],
+            collecting: Cell::new(false),
+            deferred: Cell::new(ptr::null_mut()),
+            destroy_depth: Cell::new(0),
+            trashcan: Cell::new(ptr::null_mut()),
+        }
+    }
+
+    /// Starts tracking a new object: it joins generation 0.
+    ///
+    /// # Safety
+    ///
+    /// - `links` belongs to a live tracked object with an initialized value
+    ///   that is in no list.
+    #[inline]
+    pub(crate) unsafe fn track(&self, links: NonNull<GcLinks>) {
+        // SAFETY: per the contract.
+        unsafe {
+            links.as_ref().set_generation(0);
+            self.generations[0].push_back(links);
+        }
+    }
+
+    /// Is the collector walking its lists (so user `trace` code may be running)?
+    #[inline]
+    pub(crate) fn is_tracing(&self) -> bool {
+        !self.deferred.get().is_null()
+    }
+}
+
+thread_local! {
+    static HEAP: Heap = const { Heap::new() };
+}
+
+/// Runs `f` with this thread's heap.
+#[inline]
+pub(crate) fn with_heap<R>(f: impl FnOnce(&Heap) -> R) -> R {
+    HEAP.with(f)
+}

@@ -1,0 +1,91 @@
+//! CPython's memory management for Rust: reference counting first, and a
+//! cycle collector for what counting cannot free.
+//!
+//! # The model
+//!
+//! [`Gc<T>`] is a single-threaded reference-counted pointer, like
+//! [`std::rc::Rc<T>`]: cloning a handle increments a count, dropping one
+//! decrements it, and the value is dropped the moment the last handle goes.
+//! Most objects live and die that way, deterministically and at the cost of
+//! `Rc`.
+//!
+//! Counting cannot free a reference cycle: two objects that hold handles to
+//! each other keep each other's count above zero forever. `Rc` leaks them.
+//! recycle, like CPython, pairs the counts with a *cycle collector*:
+//! [`gc::collect`] finds every group of objects that is referenced only from
+//! inside the group and frees it.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use recycle::{Gc, Trace, gc};
+//!
+//! #[derive(Trace)]
+//! struct Person {
+//!     name: String,
+//!     friend: RefCell<Option<Gc<Person>>>,
+//! }
+//!
+//! let ann = Gc::new(Person { name: "Ann".into(), friend: RefCell::new(None) });
+//! let bob = Gc::new(Person { name: "Bob".into(), friend: RefCell::new(Some(ann.clone())) });
+//! *ann.friend.borrow_mut() = Some(bob.clone());
+//! assert_eq!(Gc::strong_count(&ann), 2); // `ann` and Bob's friend field
+//!
+//! drop(ann);
+//! drop(bob); // the pair now only references itself: `Rc` would leak it
+//! assert_eq!(gc::collect(), 2);
+//! ```
+//!
+//! # How the collector finds cycles
+//!
+//! The collector does not scan the stack or any other roots. It only knows
+//! the *tracked* objects (those whose type may hold a `Gc`) and, through
+//! [`Trace`], the handles each of them owns. For every tracked object it
+//! subtracts the references that come from other tracked objects from its
+//! strong count. What remains is the number of references from *outside*
+//! the heap: locals, globals, other data structures. Every object with such a
+//! reference is alive, and so is everything it reaches; all other objects are
+//! garbage. This is CPython's algorithm (`update_refs`, `subtract_refs`,
+//! `move_unreachable`); `docs/internals/garbage_collector.md` walks through
+//! it.
+//!
+//! # Safety without trust
+//!
+//! [`Trace`] is a safe trait, and no implementation of it, however wrong,
+//! makes the collector free memory that is still referenced: the collector
+//! only ever drops *values*, while holding a count on each object, and
+//! memory is freed by the counts alone. A handle to a value the collector
+//! dropped panics on dereference instead of reading freed memory (see
+//! [`Gc::try_deref`]).
+//!
+//! # Threads
+//!
+//! `Gc` and [`Weak`] are neither `Send` nor `Sync`. Each thread has its own
+//! heap and [`gc::collect`] collects the calling thread's heap.
+//!
+//! # Deep structures
+//!
+//! Neither counting nor collecting recurses over user data: dropping the
+//! head of a linked list of ten million nodes runs in constant stack space
+//! (CPython's *trashcan*), and the collector walks intrusive lists.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+// Lets the derive's `::recycle::...` paths resolve inside this crate too.
+extern crate self as recycle;
+
+mod collector;
+mod destroy;
+pub mod gc;
+mod gc_box;
+mod handle;
+mod header;
+mod heap;
+mod trace;
+mod weak;
+
+pub use handle::Gc;
+#[cfg(feature = "derive")]
+pub use recycle_derive::Trace;
+pub use trace::{Trace, Tracer};
+pub use weak::Weak;

@@ -1,0 +1,151 @@
+//! [`Trace`]: how the collector finds the `Gc` handles a value owns.
+
+use core::ptr::NonNull;
+
+use crate::collector::list::{GcList, unlink};
+use crate::header::{GcHeader, GcLinks, links_of};
+
+mod impls;
+
+/// A type whose `Gc` handles the cycle collector can find.
+///
+/// `trace` reports every [`Gc`](crate::Gc) the value *owns* by calling
+/// `trace` on it (directly, or through the fields that hold it). Almost every
+/// implementation is derived:
+///
+/// ```
+/// use std::cell::RefCell;
+/// use recycle::{Gc, Trace};
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     name: String,
+///     next: RefCell<Option<Gc<Node>>>,
+///     #[trace(skip)] // the collector will not look into this field
+///     scratch: Vec<u8>,
+/// }
+/// # let _ = Gc::new(Node { name: String::new(), next: RefCell::new(None), scratch: vec![] });
+/// ```
+///
+/// # A safe trait
+///
+/// Implementing `Trace` by hand is safe, and a wrong implementation cannot
+/// make the collector free memory that is still referenced:
+///
+/// - **Too few edges** (a `Gc` not reported) make the collector believe the
+///   target is referenced from outside: the cycle through it is leaked, never
+///   freed early. Leaving a field out is always the *safe* mistake.
+/// - **Too many edges**: reporting more handles to an object than exist is
+///   detected and keeps that object alive. Reporting a handle the value does
+///   not own (one shared with other code) can make the collector destroy a
+///   value that is still referenced: its memory stays allocated, and the
+///   remaining handles panic on dereference instead of reading a dropped value.
+/// - **Panics** in `trace` abort the collection: the heap is restored and the
+///   panic continues to the caller of `collect()`.
+/// - `trace` may create, clone and drop `Gc` values; objects whose last handle
+///   it drops are destroyed once the collector is done walking its lists.
+///   `collect()` called from `trace` returns 0.
+///
+/// # `MAY_CONTAIN_GC`
+///
+/// Types that can never hold a `Gc` set `MAY_CONTAIN_GC = false` (the std
+/// impls do for `String`, integers, …; the derive computes it from the
+/// fields). Objects of such types are *untracked*: like CPython's atoms, they
+/// are never scanned and have no collector header, so `Gc<String>` costs what
+/// `Rc<String>` costs. The default is `true`, the safe choice: a type that
+/// claims `false` but holds a `Gc` only leaks cycles through it.
+pub trait Trace {
+    /// Can a value of this type (transitively) own a `Gc`? See the trait docs.
+    const MAY_CONTAIN_GC: bool = true;
+
+    /// Reports each `Gc` this value owns by calling `trace` on it.
+    fn trace(&self, tracer: &mut Tracer);
+}
+
+/// What the collector is doing with the edges a `trace` call reports.
+pub(crate) enum TraceAction {
+    /// `subtract_refs`: each edge into the collected set is an internal reference.
+    SubtractRefs,
+    /// `move_unreachable`: everything reported is reachable.
+    MarkReachable { young: *const GcList },
+}
+
+/// Passed to [`Trace::trace`]; receives the handles a value reports.
+///
+/// Users never build one: they hand it on to the `trace` of the fields.
+pub struct Tracer {
+    action: TraceAction,
+    /// The object whose value is being traced (null before the first).
+    current: *const GcLinks,
+}
+
+impl Tracer {
+    pub(crate) fn new(action: TraceAction) -> Self {
+        Tracer {
+            action,
+            current: core::ptr::null(),
+        }
+    }
+
+    pub(crate) fn set_current(&mut self, current: NonNull<GcLinks>) {
+        self.current = current.as_ptr();
+    }
+
+    /// Tells the collector that part of this value cannot be inspected right
+    /// now (for example a `RefCell` that is mutably borrowed), so the object
+    /// must be treated as reachable in this collection.
+    ///
+    /// The `RefCell` impl calls this for you; custom interior-mutability
+    /// containers should too.
+    pub fn keep_alive(&mut self) {
+        if let TraceAction::SubtractRefs = self.action {
+            // SAFETY: `current` is null or the live object whose `trace` runs.
+            if let Some(current) = unsafe { self.current.as_ref() } {
+                current.set_kept_alive();
+            }
+        }
+    }
+
+    /// One reported handle, to the object with header `target`.
+    pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
+        // SAFETY: `target` comes from a `&Gc`, and a live handle keeps its
+        // allocation alive.
+        let header = unsafe { target.as_ref() };
+        if !header.is_tracked_type() {
+            return;
+        }
+        // SAFETY: tracked type, so it has links; the allocation is live.
+        let links_ptr = unsafe { links_of(target) };
+        // SAFETY: as above.
+        let links = unsafe { links_ptr.as_ref() };
+        if !links.is_collecting() {
+            return;
+        }
+        match self.action {
+            TraceAction::SubtractRefs => {
+                if !links.dec_gc_refs() {
+                    // More edges reported than handles exist: a wrong `trace`.
+                    // Keeping the object is the safe answer.
+                    links.set_kept_alive();
+                }
+            }
+            TraceAction::MarkReachable { young } => {
+                if links.is_unreachable() {
+                    // Tentatively unreachable, but reachable after all: move it
+                    // back to `young`, where the walk will scan it in turn.
+                    // SAFETY: the object is in the collector's unreachable list,
+                    // and `young` is the collector's live working list.
+                    unsafe {
+                        unlink(links_ptr);
+                        links.set_unreachable(false);
+                        (*young).push_back(links_ptr);
+                    }
+                    links.set_gc_refs(1);
+                } else if links.gc_refs() == 0 {
+                    // Not scanned yet: mark it reachable for when the walk gets there.
+                    links.set_gc_refs(1);
+                }
+            }
+        }
+    }
+}

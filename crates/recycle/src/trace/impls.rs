@@ -1,0 +1,204 @@
+//! `Trace` for std types.
+
+use core::cell::{Cell, RefCell};
+use core::marker::PhantomData;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+
+use super::{Trace, Tracer};
+
+/// Types that never hold a `Gc`: untracked, nothing to trace.
+macro_rules! leaf_trace {
+    ($($t:ty),* $(,)?) => {$(
+        impl Trace for $t {
+            const MAY_CONTAIN_GC: bool = false;
+            #[inline(always)]
+            fn trace(&self, _: &mut Tracer) {}
+        }
+    )*};
+}
+
+leaf_trace!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    str,
+    String,
+    std::ffi::OsString,
+    std::path::PathBuf,
+    std::time::Duration,
+    std::time::Instant,
+    core::num::NonZeroU32,
+    core::num::NonZeroU64,
+    core::num::NonZeroUsize,
+);
+
+impl<T: ?Sized> Trace for &'static T {
+    /// A shared `'static` reference is owned by nobody: nothing to report.
+    const MAY_CONTAIN_GC: bool = false;
+    fn trace(&self, _: &mut Tracer) {}
+}
+
+impl<T: ?Sized> Trace for PhantomData<T> {
+    const MAY_CONTAIN_GC: bool = false;
+    fn trace(&self, _: &mut Tracer) {}
+}
+
+impl<T: Trace + ?Sized> Trace for Box<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        (**self).trace(tracer)
+    }
+}
+
+impl<T: Trace> Trace for Option<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        if let Some(v) = self {
+            v.trace(tracer)
+        }
+    }
+}
+
+impl<T: Trace, E: Trace> Trace for Result<T, E> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC || E::MAY_CONTAIN_GC;
+    fn trace(&self, tracer: &mut Tracer) {
+        match self {
+            Ok(v) => v.trace(tracer),
+            Err(e) => e.trace(tracer),
+        }
+    }
+}
+
+/// Sequences: trace every element.
+macro_rules! seq_trace {
+    ($($name:ident<$t:ident>),* $(,)?) => {$(
+        impl<$t: Trace> Trace for $name<$t> {
+            const MAY_CONTAIN_GC: bool = $t::MAY_CONTAIN_GC;
+            #[inline]
+            fn trace(&self, tracer: &mut Tracer) {
+                for v in self {
+                    v.trace(tracer);
+                }
+            }
+        }
+    )*};
+}
+
+seq_trace!(
+    Vec<T>,
+    VecDeque<T>,
+    LinkedList<T>,
+    BinaryHeap<T>,
+    BTreeSet<T>
+);
+
+impl<T: Trace> Trace for [T] {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        for v in self {
+            v.trace(tracer);
+        }
+    }
+}
+
+impl<T: Trace, const N: usize> Trace for [T; N] {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        self.as_slice().trace(tracer)
+    }
+}
+
+impl<T: Trace, S> Trace for HashSet<T, S> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    fn trace(&self, tracer: &mut Tracer) {
+        for v in self {
+            v.trace(tracer);
+        }
+    }
+}
+
+impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
+    const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    fn trace(&self, tracer: &mut Tracer) {
+        for (k, v) in self {
+            k.trace(tracer);
+            v.trace(tracer);
+        }
+    }
+}
+
+impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
+    const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    fn trace(&self, tracer: &mut Tracer) {
+        for (k, v) in self {
+            k.trace(tracer);
+            v.trace(tracer);
+        }
+    }
+}
+
+/// A `Cell` can only be read by copying, and a `Copy` type cannot own a `Gc`
+/// (`Gc` is not `Copy`), so there is never anything to report.
+impl<T: Copy + Trace> Trace for Cell<T> {
+    const MAY_CONTAIN_GC: bool = false;
+    fn trace(&self, _: &mut Tracer) {}
+}
+
+/// A `RefCell` that is mutably borrowed while the collector runs cannot be
+/// looked into; its owner is then treated as reachable for that collection.
+impl<T: Trace + ?Sized> Trace for RefCell<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        match self.try_borrow() {
+            Ok(value) => value.trace(tracer),
+            Err(_) => tracer.keep_alive(),
+        }
+    }
+}
+
+/// Tuples: trace every field.
+macro_rules! tuple_trace {
+    ($(($($n:tt $t:ident),+)),* $(,)?) => {$(
+        impl<$($t: Trace),+> Trace for ($($t,)+) {
+            const MAY_CONTAIN_GC: bool = false $(|| $t::MAY_CONTAIN_GC)+;
+            #[inline]
+            fn trace(&self, tracer: &mut Tracer) {
+                $(self.$n.trace(tracer);)+
+            }
+        }
+    )*};
+}
+
+tuple_trace!(
+    (0 A),
+    (0 A, 1 B),
+    (0 A, 1 B, 2 C),
+    (0 A, 1 B, 2 C, 3 D),
+    (0 A, 1 B, 2 C, 3 D, 4 E),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L),
+);

@@ -1,0 +1,127 @@
+//! [`Weak<T>`]: a handle that does not keep the value alive.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+
+use crate::gc_box::{GcBox, deallocate};
+use crate::handle::Gc;
+use crate::header::GcHeader;
+use crate::trace::{Trace, Tracer};
+
+/// A weak handle: it does not keep the value alive, and [`upgrade`] returns a
+/// [`Gc`] only while the value is.
+///
+/// As [`std::rc::Weak`]. In addition, `upgrade` returns `None` from the moment
+/// the cycle collector starts destroying the value, so a `Drop` impl can
+/// never reach a value that is being destroyed through a `Weak`.
+///
+/// [`upgrade`]: Weak::upgrade
+pub struct Weak<T: ?Sized> {
+    /// Points to a `GcBox`, or has address `usize::MAX` for [`Weak::new`]
+    /// (which allocates nothing; no box has that address since a box is
+    /// aligned to at least 8).
+    ptr: NonNull<GcBox<T>>,
+    _owns: PhantomData<GcBox<T>>,
+}
+
+impl<T> Weak<T> {
+    /// A `Weak` that points to nothing; `upgrade` always returns `None`.
+    pub const fn new() -> Weak<T> {
+        Weak {
+            // SAFETY: usize::MAX is not zero.
+            ptr: unsafe { NonNull::new_unchecked(ptr::without_provenance_mut(usize::MAX)) },
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: ?Sized> Weak<T> {
+    #[inline]
+    pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
+        Weak {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    fn header(&self) -> Option<&GcHeader> {
+        if self.ptr.cast::<u8>().addr().get() == usize::MAX {
+            None
+        } else {
+            // SAFETY: a weak handle keeps the allocation (not the value) alive.
+            Some(unsafe { &(*self.ptr.as_ptr()).header })
+        }
+    }
+
+    /// A strong handle, if the value is still alive.
+    pub fn upgrade(&self) -> Option<Gc<T>> {
+        let header = self.header()?;
+        if header.strong() == 0 || header.is_dead() {
+            return None;
+        }
+        header.inc_strong();
+        Some(Gc::from_inner(self.ptr))
+    }
+
+    /// The number of strong handles (0 once the value is gone).
+    pub fn strong_count(&self) -> usize {
+        match self.header() {
+            Some(h) if !h.is_dead() => h.strong() as usize,
+            _ => 0,
+        }
+    }
+
+    /// The number of `Weak` handles, or 0 when no strong handle remains (as
+    /// [`std::rc::Weak::weak_count`]).
+    pub fn weak_count(&self) -> usize {
+        match self.header() {
+            Some(h) if h.strong() > 0 => h.weak() as usize - 1,
+            _ => 0,
+        }
+    }
+
+    /// Do both point to the same allocation (or both to none)?
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        ptr::addr_eq(self.ptr.as_ptr(), other.ptr.as_ptr())
+    }
+}
+
+impl<T: ?Sized> Clone for Weak<T> {
+    fn clone(&self) -> Self {
+        if let Some(h) = self.header() {
+            h.inc_weak();
+        }
+        Weak::from_inner(self.ptr)
+    }
+}
+
+impl<T: ?Sized> Drop for Weak<T> {
+    fn drop(&mut self) {
+        let Some(h) = self.header() else { return };
+        if h.dec_weak() == 0 {
+            // SAFETY: the implicit weak handle of the strong ones is gone too,
+            // so the value was dropped (or never built) and the object is in
+            // no list; this was the last handle of any kind.
+            unsafe { deallocate(self.ptr.cast()) }
+        }
+    }
+}
+
+impl<T> Default for Weak<T> {
+    fn default() -> Self {
+        Weak::new()
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Weak<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(Weak)")
+    }
+}
+
+/// A weak handle owns nothing the collector must see.
+impl<T: ?Sized> Trace for Weak<T> {
+    const MAY_CONTAIN_GC: bool = false;
+    fn trace(&self, _: &mut Tracer) {}
+}

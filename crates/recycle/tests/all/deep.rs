@@ -1,0 +1,124 @@
+//! Deep structures: no recursion on user-sized data (CPython's trashcan).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use recycle::{Gc, Trace, gc};
+
+use crate::common::{Tally, Token, on_8mib_stack, size};
+
+#[derive(Trace)]
+struct Link {
+    next: Option<Gc<Link>>,
+    #[trace(skip)]
+    token: Token,
+}
+
+fn chain(n: usize, tally: &Tally) -> Gc<Link> {
+    let mut head = Gc::new(Link {
+        next: None,
+        token: tally.token(),
+    });
+    for _ in 1..n {
+        head = Gc::new(Link {
+            next: Some(head),
+            token: tally.token(),
+        });
+    }
+    head
+}
+
+#[test]
+fn ten_million_node_chain_drops_on_an_8mib_stack() {
+    let n = size(10_000_000, 500);
+    let dropped = on_8mib_stack(move || {
+        let tally = Tally::new();
+        let head = chain(n, &tally);
+        drop(head);
+        tally.dropped()
+    });
+    assert_eq!(dropped, n);
+}
+
+#[test]
+fn deep_chain_inside_a_garbage_cycle() {
+    // The chain hangs off a garbage cycle, so it is garbage too: the
+    // collector finds all of it and drops the values one by one.
+    let n = size(1_000_000, 300);
+    let dropped = on_8mib_stack(move || {
+        #[derive(Trace)]
+        struct Holder {
+            me: RefCell<Option<Gc<Holder>>>,
+            chain: Gc<Link>,
+        }
+        let tally = Tally::new();
+        let holder = Gc::new(Holder {
+            me: RefCell::new(None),
+            chain: chain(n, &tally),
+        });
+        *holder.me.borrow_mut() = Some(holder.clone());
+        drop(holder);
+        assert_eq!(gc::collect(), 1 + n);
+        tally.dropped()
+    });
+    assert_eq!(dropped, n);
+}
+
+#[test]
+fn shallow_drops_keep_rc_order() {
+    // Below the trashcan's depth, values drop in the same order as with Rc.
+    #[derive(Trace)]
+    struct Named {
+        #[trace(skip)]
+        log: Rc<RefCell<Vec<u32>>>,
+        id: u32,
+        child: Option<Gc<Named>>,
+    }
+    impl Drop for Named {
+        fn drop(&mut self) {
+            self.log.borrow_mut().push(self.id);
+        }
+    }
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut node = None;
+    for id in 0..10 {
+        node = Some(Gc::new(Named {
+            log: log.clone(),
+            id,
+            child: node,
+        }));
+    }
+    drop(node);
+    assert_eq!(*log.borrow(), (0..10).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn panic_in_a_deep_drop_still_frees_the_rest() {
+    #[derive(Trace)]
+    struct Bomb {
+        next: Option<Gc<Bomb>>,
+        explode: bool,
+        #[trace(skip)]
+        token: Token,
+    }
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if self.explode {
+                panic!("bomb");
+            }
+        }
+    }
+    let n = size(10_000, 200);
+    let tally = Tally::new();
+    let mut head = None;
+    for i in 0..n {
+        head = Some(Gc::new(Bomb {
+            next: head,
+            explode: i == n / 3,
+            token: tally.token(),
+        }));
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(head)));
+    assert!(r.is_err(), "the panic reaches the caller");
+    assert_eq!(tally.dropped(), n, "every node was still dropped");
+}

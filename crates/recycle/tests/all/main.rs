@@ -1,0 +1,13 @@
+//! Integration tests of the public API, in one binary (one link step).
+
+// Many test values hold a `Token` only for its `Drop`.
+#![allow(dead_code)]
+
+mod api;
+mod collect;
+mod common;
+mod deep;
+mod derive;
+mod misuse;
+mod model;
+mod weak;
