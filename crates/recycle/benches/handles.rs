@@ -1,1 +1,80 @@
-fn main() {}
+//! Handle costs beside `std::rc::Rc`, in the same run: clone+drop of a
+//! handle, and new+drop of a small acyclic value (untracked and tracked).
+//!
+//! `cargo bench -p recycle --bench handles`
+
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::rc::Rc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use recycle::{Gc, Trace};
+
+#[derive(Trace)]
+struct GcNode {
+    value: u64,
+    next: RefCell<Option<Gc<GcNode>>>,
+}
+
+struct RcNode {
+    value: u64,
+    next: RefCell<Option<Rc<RcNode>>>,
+}
+
+fn clone_drop(c: &mut Criterion) {
+    let mut group = c.benchmark_group("clone_drop");
+    let rc = Rc::new(RcNode {
+        value: 1,
+        next: RefCell::new(None),
+    });
+    group.bench_function("Rc", |b| {
+        b.iter(|| drop(black_box(Rc::clone(black_box(&rc)))))
+    });
+    let gc = Gc::new(GcNode {
+        value: 1,
+        next: RefCell::new(None),
+    });
+    group.bench_function("Gc", |b| {
+        b.iter(|| drop(black_box(Gc::clone(black_box(&gc)))))
+    });
+    group.finish();
+    black_box((
+        rc.value,
+        gc.value,
+        rc.next.borrow().is_none(),
+        gc.next.borrow().is_none(),
+    ));
+}
+
+fn new_drop(c: &mut Criterion) {
+    let mut group = c.benchmark_group("new_drop_u64");
+    group.bench_function("Rc", |b| {
+        b.iter(|| drop(black_box(Rc::new(black_box(7u64)))))
+    });
+    group.bench_function("Gc", |b| {
+        b.iter(|| drop(black_box(Gc::new(black_box(7u64)))))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("new_drop_node");
+    group.bench_function("Rc", |b| {
+        b.iter(|| {
+            drop(black_box(Rc::new(RcNode {
+                value: black_box(7),
+                next: RefCell::new(None),
+            })))
+        })
+    });
+    group.bench_function("Gc", |b| {
+        b.iter(|| {
+            drop(black_box(Gc::new(GcNode {
+                value: black_box(7),
+                next: RefCell::new(None),
+            })))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, clone_drop, new_drop);
+criterion_main!(benches);

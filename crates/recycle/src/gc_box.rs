@@ -46,7 +46,7 @@ impl<T: Trace + 'static> VTableFor<T> {
     /// header whatever `T`'s alignment is. Untracked: just `GcBox<T>`.
     const HEADER_OFFSET: usize = if T::MAY_CONTAIN_GC {
         let align = Self::BOX.align();
-        (LINKS_SIZE + align - 1) / align * align
+        LINKS_SIZE.div_ceil(align) * align
     } else {
         0
     };

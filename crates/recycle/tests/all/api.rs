@@ -163,16 +163,13 @@ fn trait_delegations() {
     assert!(d.is_empty());
     let f: Gc<u8> = Gc::from(9);
     assert_eq!(*f, 9);
-    let s: &str = Gc::new(String::from("as"))
-        .as_ref()
-        .as_str()
-        .to_owned()
-        .leak();
+    let owned = Gc::new(String::from("as"));
+    let s: &String = owned.as_ref();
     assert_eq!(s, "as");
     let mut map: HashMap<Gc<String>, u8> = HashMap::new();
     map.insert(Gc::new("k".to_string()), 1);
     assert_eq!(
-        map.get(&"k".to_string()),
+        map.get(&String::from("k")),
         Some(&1),
         "Borrow<T>: look up by value"
     );

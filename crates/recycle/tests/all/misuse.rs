@@ -461,6 +461,8 @@ fn panic_in_drop_during_collection() {
     );
     assert_eq!(survivor.edges.borrow()[0].id, 7);
     assert_eq!(gc::collect(), 0, "heap consistent");
+    drop(survivor);
+    assert_eq!(gc::collect(), 1);
 }
 
 #[test]
