@@ -7,6 +7,8 @@
 //! directly (so the usual order of `Drop` calls is kept for shallow data);
 //! deeper ones are put in the trashcan, a work list owned by the outermost
 //! destruction, which empties it in a loop once its own value is dropped.
+//! Untracked values cannot hold a `Gc`, so their destruction never nests and
+//! skips all of this.
 
 use core::ptr::NonNull;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -31,10 +33,18 @@ const TRASHCAN_DEPTH: u32 = 64;
 ///   else will destroy it.
 #[inline(never)]
 pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
+    // SAFETY: the object is live until it is freed below.
+    let h = unsafe { header.as_ref() };
+    if !h.is_tracked_type() {
+        // An untracked value holds no `Gc`, so dropping it destroys nothing
+        // else: no nesting to limit, and no list the collector could be
+        // walking. (A `Trace` impl that wrongly claims `MAY_CONTAIN_GC =
+        // false` for a type that holds `Gc`s loses the trashcan, not safety.)
+        // SAFETY: forwarded contract.
+        return unsafe { destroy_now(header) };
+    }
     with_heap(|heap| {
-        // SAFETY: the object is live until this function frees it.
-        let h = unsafe { header.as_ref() };
-        if h.is_tracked_type() && heap.is_tracing() {
+        if heap.is_tracing() {
             // The collector is walking its lists and may be inside this very
             // object's `trace`: queue it; the collector destroys it later.
             // SAFETY: tracked type, so it has links; `deferred` points to the
@@ -46,54 +56,67 @@ pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
             return;
         }
         let depth = heap.destroy_depth.get();
-        if depth == 0 {
-            // SAFETY: forwarded contract.
-            unsafe { destroy_outermost(heap, header) }
-        } else if depth < TRASHCAN_DEPTH {
+        if depth < TRASHCAN_DEPTH {
             let _depth = DepthGuard::enter(heap);
             // SAFETY: forwarded contract.
             unsafe { destroy_now(header) }
         } else {
-            // SAFETY: depth > 0, so an outermost destruction owns the trashcan.
-            unsafe { (*heap.trashcan.get()).push(header) }
+            push_to_trashcan(heap, header);
         }
     })
 }
 
-/// The outermost destruction: owns the trashcan and empties it. Every queued
-/// object is destroyed even if some `Drop` panics; the first panic then
-/// continues to the caller.
-///
-/// # Safety
-///
-/// As [`destroy_unreferenced`], and no destruction is running.
-unsafe fn destroy_outermost(heap: &Heap, header: NonNull<GcHeader>) {
-    let mut trashcan: Vec<NonNull<GcHeader>> = Vec::new();
-    heap.trashcan.set(&mut trashcan);
-    let mut first_panic = {
-        let _depth = DepthGuard::enter(heap);
-        // SAFETY: forwarded contract.
-        catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(header) })).err()
-    };
-    // Re-read through the heap's pointer each time: nested destructions push
-    // to the trashcan through it while we drain.
-    // SAFETY: the pointer is to `trashcan`, alive in this frame.
-    while let Some(next) = unsafe { (*heap.trashcan.get()).pop() } {
-        let _depth = DepthGuard::enter(heap);
+/// Postpones a destruction nested too deep. The outermost destruction (depth
+/// 1) empties the trashcan when it finishes.
+fn push_to_trashcan(heap: &Heap, header: NonNull<GcHeader>) {
+    let mut trashcan = heap.trashcan.get();
+    if trashcan.is_null() {
+        trashcan = Box::into_raw(Box::default());
+        heap.trashcan.set(trashcan);
+    }
+    // SAFETY: a non-null trashcan pointer comes from `Box::into_raw` above
+    // and is freed only by `empty_trashcan`, which also nulls it.
+    unsafe { (*trashcan).push(header) }
+}
+
+/// Destroys everything in the trashcan (including what those destructions
+/// put there in turn), then frees it. Every queued object is destroyed even
+/// if some `Drop` panics; the first panic continues to the caller, unless
+/// the thread is already unwinding from another one.
+fn empty_trashcan(heap: &Heap) {
+    let trashcan = heap.trashcan.get();
+    let mut first_panic = None;
+    // Each queued destruction runs as an outermost one would, at depth 1;
+    // the depth is not lowered to 0 between them, so this does not recurse.
+    heap.destroy_depth.set(1);
+    loop {
+        // SAFETY: see `push_to_trashcan`; nested destructions push through the
+        // same pointer while we pop.
+        let Some(next) = (unsafe { (*trashcan).pop() }) else {
+            break;
+        };
         // SAFETY: every queued object had strong == 0 and was queued once.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(next) })) {
             first_panic.get_or_insert(payload);
         }
     }
+    heap.destroy_depth.set(0);
     heap.trashcan.set(core::ptr::null_mut());
-    if let Some(payload) = first_panic {
+    // SAFETY: from `Box::into_raw` in `push_to_trashcan`; no pointer to it remains.
+    drop(unsafe { Box::from_raw(trashcan) });
+    if let Some(payload) = first_panic
+        && !std::thread::panicking()
+    {
         resume_unwind(payload);
     }
 }
 
+/// Counts one level of nested destruction; leaving the outermost level
+/// empties the trashcan (also when unwinding from a panic in a `Drop`).
 struct DepthGuard<'a>(&'a Heap);
 
 impl<'a> DepthGuard<'a> {
+    #[inline]
     fn enter(heap: &'a Heap) -> Self {
         heap.destroy_depth.set(heap.destroy_depth.get() + 1);
         DepthGuard(heap)
@@ -101,8 +124,14 @@ impl<'a> DepthGuard<'a> {
 }
 
 impl Drop for DepthGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
-        self.0.destroy_depth.set(self.0.destroy_depth.get() - 1);
+        let heap = self.0;
+        let depth = heap.destroy_depth.get() - 1;
+        heap.destroy_depth.set(depth);
+        if depth == 0 && !heap.trashcan.get().is_null() {
+            empty_trashcan(heap);
+        }
     }
 }
 

@@ -27,8 +27,9 @@ pub(crate) struct Heap {
     pub(crate) deferred: Cell<*mut Vec<NonNull<GcHeader>>>,
     /// How deep destructions are nested right now (the trashcan's counter).
     pub(crate) destroy_depth: Cell<u32>,
-    /// Destructions postponed because they were nested too deep; owned by the
-    /// outermost destruction's frame, null when none is running.
+    /// Destructions postponed because they were nested too deep: a boxed
+    /// `Vec` made by the first such destruction and freed by the outermost
+    /// one when it has emptied it; null otherwise.
     pub(crate) trashcan: Cell<*mut Vec<NonNull<GcHeader>>>,
 }
 
