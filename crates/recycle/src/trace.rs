@@ -2,6 +2,7 @@
 
 use core::ptr::NonNull;
 
+use crate::collector::deduce::release_hold;
 use crate::collector::list::{GcList, unlink};
 use crate::header::{GcHeader, GcLinks, links_of};
 
@@ -77,6 +78,8 @@ pub struct Tracer {
     action: TraceAction,
     /// The object whose value is being traced (null before the first).
     current: *const GcLinks,
+    /// `MarkReachable`: objects moved back from the unreachable list.
+    moved_back: usize,
 }
 
 impl Tracer {
@@ -84,7 +87,12 @@ impl Tracer {
         Tracer {
             action,
             current: core::ptr::null(),
+            moved_back: 0,
         }
+    }
+
+    pub(crate) fn moved_back(&self) -> usize {
+        self.moved_back
     }
 
     pub(crate) fn set_current(&mut self, current: NonNull<GcLinks>) {
@@ -141,6 +149,10 @@ impl Tracer {
                         (*young).push_back(links_ptr);
                     }
                     links.set_gc_refs(1);
+                    self.moved_back += 1;
+                    // Cannot release the last count: the reported handle is one.
+                    let last = release_hold(links_ptr);
+                    debug_assert!(!last);
                 } else if links.gc_refs() == 0 {
                     // Not scanned yet: mark it reachable for when the walk gets there.
                     links.set_gc_refs(1);

@@ -4,6 +4,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
+use crate::collector::is_condemned;
 use crate::gc_box::{GcBox, deallocate};
 use crate::handle::Gc;
 use crate::header::GcHeader;
@@ -55,9 +56,14 @@ impl<T: ?Sized> Weak<T> {
     }
 
     /// A strong handle, if the value is still alive.
+    ///
+    /// Returns `None` once the last strong handle is gone, and for every
+    /// object of a garbage cycle from the moment the collector has decided it
+    /// is garbage (as CPython clears the weak references to all garbage
+    /// before destroying any of it).
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let header = self.header()?;
-        if header.strong() == 0 || header.is_dead() {
+        if header.strong() == 0 || header.is_dead() || is_condemned(header) {
             return None;
         }
         header.inc_strong();
@@ -67,7 +73,7 @@ impl<T: ?Sized> Weak<T> {
     /// The number of strong handles (0 once the value is gone).
     pub fn strong_count(&self) -> usize {
         match self.header() {
-            Some(h) if !h.is_dead() => h.strong() as usize,
+            Some(h) if !h.is_dead() && !is_condemned(h) => h.strong() as usize,
             _ => 0,
         }
     }

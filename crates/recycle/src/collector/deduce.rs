@@ -4,7 +4,7 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::header::GcHeader;
+use crate::header::{GcHeader, GcLinks};
 use crate::heap::Heap;
 use crate::trace::{TraceAction, Tracer};
 
@@ -20,6 +20,8 @@ use super::list::{GcList, object_header, unlink};
 /// 3. `move_unreachable`: everything reachable from an object with
 ///    `gc_refs > 0` is alive; the rest is moved to `unreachable`.
 ///
+/// Returns the number of unreachable objects and the deferred destructions.
+///
 /// User `trace` code runs during steps 2 and 3, so objects whose last handle
 /// it drops are not destroyed right away (that would unlink objects from the
 /// lists being walked); they are returned, to be destroyed by the caller.
@@ -33,7 +35,7 @@ pub(crate) fn deduce_unreachable(
     heap: &Heap,
     young: &GcList,
     unreachable: &GcList,
-) -> Vec<NonNull<GcHeader>> {
+) -> (usize, Vec<NonNull<GcHeader>>) {
     let mut deferred = Vec::new();
     heap.deferred.set(&mut deferred);
     let reset = StopDeferring(heap);
@@ -41,14 +43,14 @@ pub(crate) fn deduce_unreachable(
     update_refs(young);
     young.validate("update_refs", |l| l.is_collecting());
     subtract_refs(young);
-    move_unreachable(young, unreachable);
+    let found = move_unreachable(young, unreachable);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
     unreachable.validate("move_unreachable: unreachable", |l| {
         l.is_collecting() && l.is_unreachable()
     });
 
     drop(reset);
-    deferred
+    (found, deferred)
 }
 
 /// Ends deferred destruction when tracing is over, also on a panic.
@@ -94,8 +96,17 @@ fn subtract_refs(young: &GcList) {
 /// of them gets `gc_refs = 1`; if it had already been moved to
 /// `unreachable`, it goes back to the end of `young`, where the walk reaches
 /// it again (CPython's `visit_reachable`).
-fn move_unreachable(young: &GcList, unreachable: &GcList) {
+///
+/// Every object in `unreachable` carries a *hold*: one extra strong count
+/// taken by the collector, so that none of them is destroyed by counting
+/// before `delete_garbage` gets to it (each garbage value is then dropped on
+/// its own, never nested inside another's `Drop`). Objects whose destruction
+/// is deferred have no count to hold and get no hold.
+///
+/// Returns how many objects ended up in `unreachable`.
+fn move_unreachable(young: &GcList, unreachable: &GcList) -> usize {
     let mut tracer = Tracer::new(TraceAction::MarkReachable { young });
+    let mut moved = 0;
     let mut node = young.first_or_end();
     while !young.is_end(node) {
         // SAFETY: not the sentinel, so a live tracked object in `young`.
@@ -119,6 +130,29 @@ fn move_unreachable(young: &GcList, unreachable: &GcList) {
                 unreachable.push_back(links_ptr);
             }
             links.set_unreachable(true);
+            hold(links_ptr);
+            moved += 1;
         }
     }
+    moved - tracer.moved_back()
+}
+
+/// Takes the collector's hold on an object entering `unreachable`.
+fn hold(links: NonNull<GcLinks>) {
+    // SAFETY: a live tracked object of the collector's lists.
+    if !unsafe { links.as_ref() }.is_destroy_deferred() {
+        // SAFETY: as above.
+        unsafe { object_header(links).as_ref() }.inc_strong();
+    }
+}
+
+/// Gives the hold back, when an object leaves `unreachable` other than by
+/// being destroyed. Returns `true` if that released the last strong count.
+pub(crate) fn release_hold(links: NonNull<GcLinks>) -> bool {
+    // SAFETY: a live tracked object of the collector's lists.
+    if unsafe { links.as_ref() }.is_destroy_deferred() {
+        return false;
+    }
+    // SAFETY: as above.
+    unsafe { object_header(links).as_ref() }.dec_strong() == 0
 }

@@ -84,8 +84,8 @@ fn collect_region(
     unreachable: &GcList,
     old: &GcList,
 ) -> (usize, Option<PanicPayload>) {
-    let deferred = deduce::deduce_unreachable(heap, young, unreachable);
-    let found = unreachable.len();
+    let (found, deferred) = deduce::deduce_unreachable(heap, young, unreachable);
+    debug_assert_eq!(found, unreachable.len(), "move_unreachable miscounted");
 
     // Survivors are promoted (a full collection: all to the oldest generation).
     old.append(young);
@@ -95,6 +95,19 @@ fn collect_region(
         first_panic.get_or_insert(payload);
     }
     (found, first_panic)
+}
+
+/// Has the collector found this object to be garbage, so that it is
+/// destroyed before the collection ends? It is flagged UNREACHABLE and the
+/// collector is past tracing (while tracing, the flag is only tentative).
+pub(crate) fn is_condemned(header: &GcHeader) -> bool {
+    if !header.is_tracked_type() {
+        return false;
+    }
+    // SAFETY: tracked type, so it has links; the caller's handle keeps the
+    // allocation alive.
+    let links = unsafe { links_of(NonNull::from(header)).as_ref() };
+    links.is_unreachable() && !with_heap(|heap| heap.is_tracing())
 }
 
 /// Destroys the objects whose last handle was dropped while user `trace` code
@@ -145,9 +158,15 @@ impl Drop for RestoreOnPanic<'_> {
         }
         let old = &self.heap.generations[NUM_GENERATIONS - 1];
         for list in self.lists {
-            list.for_each(|links: NonNull<GcLinks>| {
+            list.for_each(|links_ptr: NonNull<GcLinks>| {
                 // SAFETY: lists hold live objects only.
-                let links = unsafe { links.as_ref() };
+                let links = unsafe { links_ptr.as_ref() };
+                if links.is_unreachable() {
+                    // Give back the collector's hold. If it was the last
+                    // count, the object stays listed with no handle, and the
+                    // next collection finds it unreachable and frees it.
+                    deduce::release_hold(links_ptr);
+                }
                 links.stop_collecting();
                 // A deferred destruction is retried by the next collection,
                 // which finds the object with no handles left.

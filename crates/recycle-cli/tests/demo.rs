@@ -1,0 +1,67 @@
+//! The demo binary runs and tells the true story.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_recycle"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.success(), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn demo_prints_the_real_counts_and_frees_the_cycle() {
+    let (ok, out, err) = run(&[]);
+    assert!(ok, "{err}");
+    for line in [
+        "Reference count for obj1: 1",
+        "Incremented reference count for obj1: 4",
+        "Decremented reference count for obj1: 1",
+        "gc::collect() found 0 unreachable objects",
+        "Reference count for obj2: 1",
+        "gc::collect() found 2 unreachable objects and freed them",
+        "gc::collect() found 1; now weak.upgrade() = None",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    // Nothing is deleted before the end of part 1's scope.
+    let end = out.find("End of demo.").unwrap();
+    assert!(!out[..end].contains("is being deleted"), "{out}");
+    let deleted = out
+        .lines()
+        .filter(|l| l.ends_with("is being deleted"))
+        .count();
+    assert_eq!(deleted, 5, "obj1, obj2, a, b, c, each once");
+    assert_eq!(
+        run(&["demo"]).1.replace_addresses(),
+        out.replace_addresses()
+    );
+}
+
+trait ReplaceAddresses {
+    fn replace_addresses(&self) -> String;
+}
+
+impl ReplaceAddresses for String {
+    /// The demo prints addresses, which differ between runs; compare the
+    /// rest.
+    fn replace_addresses(&self) -> String {
+        self.split("0x")
+            .map(|s| s.trim_start_matches(|c: char| c.is_ascii_hexdigit()))
+            .collect()
+    }
+}
+
+#[test]
+fn help_and_bad_arguments() {
+    let (ok, out, _) = run(&["--help"]);
+    assert!(ok && out.contains("usage: recycle"));
+    let (ok, _, err) = run(&["frobnicate"]);
+    assert!(!ok);
+    assert!(
+        err.contains("unknown arguments") && err.contains("usage: recycle"),
+        "{err}"
+    );
+}
