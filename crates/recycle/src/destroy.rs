@@ -89,12 +89,9 @@ fn empty_trashcan(heap: &Heap) {
     // Each queued destruction runs as an outermost one would, at depth 1;
     // the depth is not lowered to 0 between them, so this does not recurse.
     heap.destroy_depth.set(1);
-    loop {
-        // SAFETY: see `push_to_trashcan`; nested destructions push through the
-        // same pointer while we pop.
-        let Some(next) = (unsafe { (*trashcan).pop() }) else {
-            break;
-        };
+    // SAFETY: see `push_to_trashcan`; nested destructions push through the
+    // same pointer while we pop.
+    while let Some(next) = unsafe { (*trashcan).pop() } {
         // SAFETY: every queued object had strong == 0 and was queued once.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(next) })) {
             first_panic.get_or_insert(payload);
