@@ -31,6 +31,7 @@
 //!                           its strong count: never garbage in this collection
 //!  bit 3  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
 //!                           collector destroys it once tracing is over
+//!  bit 6  NEW               allocated while a collection runs: not part of it
 //!  bits 4-5  GENERATION     which generation list holds it (0..=2)
 //!  bits 8..  gc_refs
 //! ```
@@ -57,6 +58,7 @@ const COLLECTING: usize = 1 << 0;
 const UNREACHABLE: usize = 1 << 1;
 const KEEP_ALIVE: usize = 1 << 2;
 const DESTROY_DEFERRED: usize = 1 << 3;
+const NEW: usize = 1 << 6;
 const GENERATION_SHIFT: u32 = 4;
 const GENERATION_MASK: usize = 0b11 << GENERATION_SHIFT;
 /// The bits that only have a meaning during one collection.
@@ -328,7 +330,17 @@ impl GcLinks {
     #[inline(always)]
     pub(crate) fn stop_collecting(&self) {
         self.gc_state
-            .set(self.state() & (GENERATION_MASK | DESTROY_DEFERRED));
+            .set(self.state() & (GENERATION_MASK | DESTROY_DEFERRED | NEW));
+    }
+
+    /// Was this object allocated while the current collection runs?
+    #[inline(always)]
+    pub(crate) fn is_new(&self) -> bool {
+        self.state() & NEW != 0
+    }
+
+    pub(crate) fn set_new(&self, on: bool) {
+        self.set_flag(NEW, on)
     }
 
     pub(crate) fn is_destroy_deferred(&self) -> bool {

@@ -54,7 +54,12 @@ impl Heap {
     pub(crate) unsafe fn track(&self, links: NonNull<GcLinks>) {
         // SAFETY: per the contract.
         unsafe {
-            links.as_ref().set_generation(0);
+            let l = links.as_ref();
+            l.set_generation(0);
+            if self.collecting.get() {
+                // Not one of the objects being collected (see deduce.rs).
+                l.set_new(true);
+            }
             self.generations[0].push_back(links);
         }
     }

@@ -2,7 +2,7 @@
 
 use core::ptr::NonNull;
 
-use crate::collector::deduce::release_hold;
+use crate::collector::deduce::{in_collected_set, release_hold, update_refs};
 use crate::collector::list::{GcList, unlink};
 use crate::header::{GcHeader, GcLinks, links_of};
 
@@ -126,11 +126,14 @@ impl Tracer {
         let links_ptr = unsafe { links_of(target) };
         // SAFETY: as above.
         let links = unsafe { links_ptr.as_ref() };
-        if !links.is_collecting() {
-            return;
-        }
         match self.action {
             TraceAction::SubtractRefs => {
+                if !links.is_collecting() {
+                    if !in_collected_set(links) {
+                        return;
+                    }
+                    update_refs(links_ptr);
+                }
                 if !links.dec_gc_refs() {
                     // More edges reported than handles exist: a wrong `trace`.
                     // Keeping the object is the safe answer.
@@ -138,6 +141,9 @@ impl Tracer {
                 }
             }
             TraceAction::MarkReachable { young } => {
+                if !links.is_collecting() {
+                    return;
+                }
                 if links.is_unreachable() {
                     // Tentatively unreachable, but reachable after all: move it
                     // back to `young`, where the walk will scan it in turn.

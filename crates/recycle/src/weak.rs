@@ -63,7 +63,7 @@ impl<T: ?Sized> Weak<T> {
     /// before destroying any of it).
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let header = self.header()?;
-        if header.strong() == 0 || header.is_dead() || is_condemned(header) {
+        if header.strong() == 0 || header.is_dead() || is_condemned(self.ptr.cast()) {
             return None;
         }
         header.inc_strong();
@@ -73,7 +73,7 @@ impl<T: ?Sized> Weak<T> {
     /// The number of strong handles (0 once the value is gone).
     pub fn strong_count(&self) -> usize {
         match self.header() {
-            Some(h) if !h.is_dead() && !is_condemned(h) => h.strong() as usize,
+            Some(h) if !h.is_dead() && !is_condemned(self.ptr.cast()) => h.strong() as usize,
             _ => 0,
         }
     }

@@ -20,6 +20,11 @@ use super::list::{GcList, object_header, unlink};
 /// 3. `move_unreachable`: everything reachable from an object with
 ///    `gc_refs > 0` is alive; the rest is moved to `unreachable`.
 ///
+/// Steps 1 and 2 share one walk over `young` (each walk over a large heap
+/// costs about as much as the work done in it): `update_refs` is applied to
+/// an object the first time the walk reaches it or an edge reports it,
+/// whichever comes first.
+///
 /// Returns the number of unreachable objects and the deferred destructions.
 ///
 /// User `trace` code runs during steps 2 and 3, so objects whose last handle
@@ -28,7 +33,8 @@ use super::list::{GcList, object_header, unlink};
 ///
 /// Contracts:
 /// - on entry, `young` holds the objects to examine with clear collector
-///   flags, and `unreachable` is empty;
+///   flags, and `unreachable` is empty; objects allocated since the
+///   collection began are flagged `NEW`;
 /// - on exit, `young` objects have clear flags again and `unreachable` objects
 ///   are flagged `COLLECTING | UNREACHABLE`.
 pub(crate) fn deduce_unreachable(
@@ -40,9 +46,8 @@ pub(crate) fn deduce_unreachable(
     heap.deferred.set(&mut deferred);
     let reset = StopDeferring(heap);
 
-    update_refs(young);
-    young.validate("update_refs", |l| l.is_collecting());
     subtract_refs(young);
+    young.validate("update_refs + subtract_refs", |l| l.is_collecting());
     let found = move_unreachable(young, unreachable);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
     unreachable.validate("move_unreachable: unreachable", |l| {
@@ -62,22 +67,36 @@ impl Drop for StopDeferring<'_> {
     }
 }
 
-/// `gc_refs := strong` for every object, and mark it as being collected.
-fn update_refs(young: &GcList) {
-    young.for_each(|links| {
-        // SAFETY: lists hold live tracked objects.
-        let strong = unsafe { object_header(links).as_ref() }.strong();
+/// `gc_refs := strong`, and mark the object as being collected; a no-op for
+/// an object already updated in this collection.
+#[inline(always)]
+pub(crate) fn update_refs(links: NonNull<GcLinks>) {
+    // SAFETY: a live tracked object of the collected set.
+    let l = unsafe { links.as_ref() };
+    if !l.is_collecting() {
         // SAFETY: as above.
-        unsafe { links.as_ref() }.start_collecting(strong);
-    });
+        let strong = unsafe { object_header(links).as_ref() }.strong();
+        l.start_collecting(strong);
+    }
 }
 
-/// Subtracts the references that come from inside the set. A `trace` that
-/// reports more edges to an object than it has handles marks it `KEEP_ALIVE`
-/// instead of going below zero.
+/// Is an object that `update_refs` has not reached yet one of the objects
+/// being collected? In a full collection that is every listed object except
+/// those allocated since the collection began.
+#[inline(always)]
+pub(crate) fn in_collected_set(links: &GcLinks) -> bool {
+    links.is_linked() && !links.is_new()
+}
+
+/// Walks `young` once: `update_refs` on each object not yet updated, then
+/// its `trace`, which subtracts the references that come from inside the set
+/// (`Tracer::visit` applies `update_refs` to targets first reached this way).
+/// A `trace` that reports more edges to an object than it has handles marks
+/// it `KEEP_ALIVE` instead of going below zero.
 fn subtract_refs(young: &GcList) {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs);
     young.for_each(|links| {
+        update_refs(links);
         tracer.set_current(links);
         // SAFETY: `links` is a live tracked object with an initialized value
         // (objects whose value is gone are never in a list).

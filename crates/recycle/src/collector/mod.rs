@@ -65,6 +65,7 @@ pub(crate) fn collect_all() -> usize {
         let old = &heap.generations[NUM_GENERATIONS - 1];
         let (found, panic) = collect_region(heap, &young, &unreachable, old);
         restore.armed = false;
+        clear_new_flags(&heap.generations[0]);
         if let Some(payload) = panic {
             resume_unwind(payload);
         }
@@ -100,13 +101,16 @@ fn collect_region(
 /// Has the collector found this object to be garbage, so that it is
 /// destroyed before the collection ends? It is flagged UNREACHABLE and the
 /// collector is past tracing (while tracing, the flag is only tentative).
-pub(crate) fn is_condemned(header: &GcHeader) -> bool {
-    if !header.is_tracked_type() {
+///
+/// Takes the handle's pointer (not a `&GcHeader`): reaching the links in front
+/// of the header needs provenance over the whole allocation.
+pub(crate) fn is_condemned(header: NonNull<GcHeader>) -> bool {
+    // SAFETY: the caller's handle keeps the allocation alive.
+    if !unsafe { header.as_ref() }.is_tracked_type() {
         return false;
     }
-    // SAFETY: tracked type, so it has links; the caller's handle keeps the
-    // allocation alive.
-    let links = unsafe { links_of(NonNull::from(header)).as_ref() };
+    // SAFETY: tracked type, so it has links, in the same live allocation.
+    let links = unsafe { links_of(header).as_ref() };
     links.is_unreachable() && !with_heap(|heap| heap.is_tracing())
 }
 
@@ -131,6 +135,16 @@ fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<PanicPayload> {
         }
     }
     first_panic
+}
+
+/// Objects allocated during the collection were flagged `NEW` (they were not
+/// part of it). They are all in generation 0, which the collection emptied
+/// when it began.
+fn clear_new_flags(generation0: &GcList) {
+    generation0.for_each(|links| {
+        // SAFETY: lists hold live objects only.
+        unsafe { links.as_ref() }.set_new(false);
+    });
 }
 
 /// Clears the heap's `collecting` flag when the collection ends, however.
@@ -174,5 +188,6 @@ impl Drop for RestoreOnPanic<'_> {
             });
             old.append(list);
         }
+        clear_new_flags(&self.heap.generations[0]);
     }
 }
