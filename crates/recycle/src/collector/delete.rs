@@ -14,41 +14,42 @@ use super::list::{GcList, object_header, unlink};
 /// 1. unlink it and clear its collector flags;
 /// 2. flag it DEAD: from here on, dereferencing a handle to it panics and
 ///    `Weak::upgrade` returns `None`;
-/// 3. drop its value, then release the collector's hold (taken by
-///    `move_unreachable`); at 0 the memory is freed.
+/// 3. drop its value. If only the collector's hold (taken by
+///    `move_unreachable`) is left, free it at once, while it is still in
+///    cache. If other garbage still references it, keep the hold and queue
+///    it: once every value is dropped, the queue releases the holds in list
+///    order, so memory is freed in allocation order rather than in the
+///    random order in which the last references happen to go.
 ///
 /// The holds mean no object of the list is destroyed by counting while it
 /// waits for its turn: each value is dropped here, on its own, so a panic in
-/// one `Drop` never unwinds through another. An object whose hold is
-/// released while other garbage still references it is freed when the last
-/// of those values is dropped (its value is already gone: it is DEAD).
-/// Objects still waiting in the list are intact; `Weak::upgrade` already
-/// returns `None` for them (they are flagged UNREACHABLE), as CPython clears
-/// every weak reference to the garbage before it clears any object.
+/// one `Drop` never unwinds through another. Objects still waiting in the
+/// list are intact; `Weak::upgrade` already returns `None` for them (they are
+/// flagged UNREACHABLE), as CPython clears every weak reference to the
+/// garbage before it clears any object.
 ///
-/// An object still referenced after its value is dropped (possible only if
+/// An object still referenced once all holds are released (possible only if
 /// some `trace` reported a handle its value does not own) stays allocated,
 /// untracked and DEAD: its remaining handles panic on dereference, and its
 /// memory is freed when the last of them goes.
 ///
 /// Contracts: on entry, every object in `unreachable` is garbage, flagged
 /// `COLLECTING | UNREACHABLE`, and carries the collector's hold; on exit the
-/// list is empty.
-/// A panic in a `Drop` is caught; the loop goes on and the first panic is
-/// returned.
+/// list is empty. A panic in a `Drop` is caught; the loop goes on and the
+/// first panic is returned.
 pub(crate) fn delete_garbage(unreachable: &GcList) -> Option<PanicPayload> {
+    let still_referenced = GcList::new();
     let mut first_panic = None;
     while let Some(links) = unreachable.first() {
-        // SAFETY: `links` is a live object of the list.
+        // SAFETY: `links` is a live object of the list (held).
         let header = unsafe { object_header(links) };
         // SAFETY: as above; unlinking first means nothing else can find it
         // through the list while its value is dropped.
         unsafe {
             unlink(links);
             links.as_ref().stop_collecting();
+            header.as_ref().set_dead();
         }
-        // SAFETY: as above.
-        unsafe { header.as_ref() }.set_dead();
         // SAFETY: the value is initialized (objects in a list always are) and,
         // flagged DEAD, it can no longer be reached through any handle.
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -57,6 +58,23 @@ pub(crate) fn delete_garbage(unreachable: &GcList) -> Option<PanicPayload> {
         if let Err(payload) = dropped {
             first_panic.get_or_insert(payload);
         }
+        // SAFETY: the hold keeps the object allocated.
+        let h = unsafe { header.as_ref() };
+        if h.strong() == 1 {
+            h.set_strong(0);
+            // SAFETY: only the hold was left: no strong handle remains, the
+            // value is dropped and the object is unlinked.
+            unsafe { release_implicit_weak(header) };
+        } else {
+            // SAFETY: unlinked above; `still_referenced` is a live list.
+            unsafe { still_referenced.push_back(links) };
+        }
+    }
+    while let Some(links) = still_referenced.first() {
+        // SAFETY: a live, held object of the list.
+        let header = unsafe { object_header(links) };
+        // SAFETY: as above.
+        unsafe { unlink(links) };
         // SAFETY: the hold kept the object allocated until this release.
         if unsafe { header.as_ref() }.dec_strong() == 0 {
             // SAFETY: no strong handle is left, the value is dropped and the
