@@ -89,3 +89,8 @@ pub use handle::Gc;
 pub use recycle_derive::Trace;
 pub use trace::{Trace, Tracer};
 pub use weak::Weak;
+
+/// The README's example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExample;

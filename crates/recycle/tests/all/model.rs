@@ -164,7 +164,7 @@ proptest! {
 
     #[test]
     fn collector_matches_reference_model(
-        ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 600 })
+        ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 1500 })
     ) {
         run(ops)?;
     }
