@@ -150,6 +150,7 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
             links.as_ref().stop_collecting();
             links.as_ref().set_destroy_deferred(false);
         }
+        with_heap(|heap| heap.counters.note_destruction());
     }
     /// Releases the implicit weak handle on scope exit, also when unwinding.
     struct ReleaseWeak(NonNull<GcHeader>);

@@ -1,7 +1,55 @@
 //! The collector's controls, after Python's `gc` module.
 //!
-//! This release has the full collection, [`collect`]. Generations, automatic
-//! collection, statistics and the rest of CPython's `gc` surface build on it.
+//! Each function has the semantics of its Python namesake, spelled the Rust
+//! way: generations are `0..=2`, statistics are structs, and a bad
+//! generation number is an [`InvalidGeneration`] error.
+//!
+//! # Generations and automatic collection
+//!
+//! Tracked objects start in generation 0; each collection moves its
+//! survivors one generation up (at most to 2). Allocating tracked objects
+//! counts towards `threshold0` (default 2000, as CPython 3.13+): when the net
+//! number of tracked objects allocated since the last collection exceeds it,
+//! the allocation runs a collection, of generation 0 or, every `threshold1`
+//! (10) such collections, of generation 1, and so on up to generation 2,
+//! which is collected only when the objects that reached it since the last
+//! full collection are more than 25% of those there after it, which keeps the
+//! total work linear in the number of allocations. A program that builds no
+//! cycles pays only the counting.
+//!
+//! Each thread has its own heap and its own settings; these functions act on
+//! the calling thread's.
+
+use core::fmt;
+
+use crate::Gc;
+use crate::heap::{NUM_GENERATIONS, with_heap};
+
+pub use crate::collector::stats::{CallbackId, CollectionInfo, GenerationStats, Phase};
+
+/// A generation number outside `0..=2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidGeneration(pub usize);
+
+impl fmt::Display for InvalidGeneration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "generation {} does not exist: recycle has generations 0, 1 and 2",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InvalidGeneration {}
+
+fn check(generation: usize) -> Result<usize, InvalidGeneration> {
+    if generation < NUM_GENERATIONS {
+        Ok(generation)
+    } else {
+        Err(InvalidGeneration(generation))
+    }
+}
 
 /// Runs a full collection of this thread's heap and returns the number of
 /// unreachable objects it found, as Python's `gc.collect()` does.
@@ -9,16 +57,16 @@
 /// Every object that no handle outside the heap can reach (directly or
 /// through other objects) is freed, and each value's `Drop` runs exactly
 /// once. Objects of other threads are not affected: each thread has its own
-/// heap.
+/// heap. This works while automatic collection is disabled.
 ///
 /// Called while a collection is already running on this thread (from a
-/// `Drop` or a `Trace` impl), it does nothing and returns 0.
+/// `Drop`, a `Trace` impl or a callback), it does nothing and returns 0.
 ///
 /// # Panics
 ///
-/// If a `Drop` of a collected value or a `trace` panics, the panic continues
-/// from here once the heap is consistent again; a panic in `Drop` does not
-/// stop the rest of the garbage from being freed.
+/// If a `Drop` of a collected value, a `trace` or a callback panics, the
+/// panic continues from here once the heap is consistent again; a panic in
+/// `Drop` does not stop the rest of the garbage from being freed.
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -36,7 +84,112 @@
 /// assert_eq!(gc::collect(), 2);
 /// ```
 pub fn collect() -> usize {
-    crate::collector::collect_all()
+    crate::collector::collect(NUM_GENERATIONS - 1)
+}
+
+/// Collects generations `0..=generation` (Python's `gc.collect(generation)`)
+/// and returns the number of unreachable objects found among them.
+///
+/// ```
+/// use recycle::gc;
+///
+/// assert_eq!(gc::collect_generation(0), Ok(0));
+/// assert!(gc::collect_generation(3).is_err());
+/// ```
+pub fn collect_generation(generation: usize) -> Result<usize, InvalidGeneration> {
+    Ok(crate::collector::collect(check(generation)?))
+}
+
+/// Turns automatic collection on (the default).
+pub fn enable() {
+    with_heap(|heap| heap.counters.set_enabled(true))
+}
+
+/// Turns automatic collection off. Reference counting and explicit
+/// [`collect`] calls go on working.
+pub fn disable() {
+    with_heap(|heap| heap.counters.set_enabled(false))
+}
+
+/// Is automatic collection on?
+pub fn is_enabled() -> bool {
+    with_heap(|heap| heap.counters.is_enabled())
+}
+
+/// The collection counters `(count0, count1, count2)`: net tracked
+/// allocations since the last collection of generation 0, collections of
+/// generation 0 since the last of generation 1, and of generation 1 since
+/// the last of generation 2.
+pub fn get_count() -> (usize, usize, usize) {
+    let [a, b, c] = with_heap(|heap| heap.counters.counts());
+    (a, b, c)
+}
+
+/// The thresholds `(threshold0, threshold1, threshold2)`; default
+/// `(2000, 10, 10)`.
+pub fn get_threshold() -> (usize, usize, usize) {
+    let [a, b, c] = with_heap(|heap| heap.counters.thresholds());
+    (a, b, c)
+}
+
+/// Sets the thresholds. `threshold0 == 0` turns automatic collection off.
+///
+/// ```
+/// use recycle::gc;
+///
+/// let old = gc::get_threshold();
+/// gc::set_threshold(100, 5, 5);
+/// assert_eq!(gc::get_threshold(), (100, 5, 5));
+/// gc::set_threshold(old.0, old.1, old.2);
+/// ```
+pub fn set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
+    with_heap(|heap| {
+        heap.counters
+            .set_thresholds([threshold0, threshold1, threshold2])
+    })
+}
+
+/// Totals per generation since the thread started.
+pub fn get_stats() -> [GenerationStats; NUM_GENERATIONS] {
+    with_heap(|heap| {
+        [
+            heap.stats[0].get(),
+            heap.stats[1].get(),
+            heap.stats[2].get(),
+        ]
+    })
+}
+
+/// Registers `callback` to be called before ([`Phase::Start`]) and after
+/// ([`Phase::Stop`]) every collection on this thread, automatic or not, as
+/// Python's `gc.callbacks`. Callbacks run oldest first. A callback may
+/// allocate and drop `Gc` values; `collect()` called from it returns 0. If it
+/// panics, the other callbacks still run and the panic continues from the
+/// call that collected.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use recycle::gc::{self, Phase};
+///
+/// let stops = Rc::new(Cell::new(0));
+/// let seen = stops.clone();
+/// let id = gc::add_callback(move |phase, info| {
+///     if phase == Phase::Stop {
+///         seen.set(seen.get() + 1);
+///         assert_eq!(info.generation, 2);
+///     }
+/// });
+/// gc::collect();
+/// assert_eq!(stops.get(), 1);
+/// assert!(gc::remove_callback(id));
+/// ```
+pub fn add_callback(callback: impl FnMut(Phase, &CollectionInfo) + 'static) -> CallbackId {
+    crate::collector::stats::add_callback(callback)
+}
+
+/// Unregisters a callback; `false` if it was not registered.
+pub fn remove_callback(id: CallbackId) -> bool {
+    crate::collector::stats::remove_callback(id)
 }
 
 /// Is this object tracked by the collector, as Python's `gc.is_tracked`?
@@ -52,6 +205,6 @@ pub fn collect() -> usize {
 /// assert!(!gc::is_tracked(&Gc::new(String::from("an atom"))));
 /// assert!(gc::is_tracked(&Gc::new(RefCell::new(Vec::<Gc<u8>>::new()))));
 /// ```
-pub fn is_tracked<T: ?Sized>(object: &crate::Gc<T>) -> bool {
+pub fn is_tracked<T: ?Sized>(object: &Gc<T>) -> bool {
     object.is_tracked()
 }

@@ -45,6 +45,9 @@ pub struct Gc<T: ?Sized> {
 impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` into a new reference-counted allocation.
     ///
+    /// If `T` may hold a `Gc`, this counts towards the next automatic
+    /// collection (see [`gc`](crate::gc)), which then runs inside this call.
+    ///
     /// ```
     /// let five = recycle::Gc::new(5);
     /// assert_eq!(*five, 5);
@@ -59,8 +62,7 @@ impl<T: Trace + 'static> Gc<T> {
         }
         let gc = Gc::from_inner(ptr);
         if T::MAY_CONTAIN_GC {
-            // SAFETY: tracked type with an initialized value, not yet in a list.
-            with_heap(|heap| unsafe { heap.track(links_of(gc.header_ptr())) });
+            gc.track();
         }
         gc
     }
@@ -97,8 +99,7 @@ impl<T: Trace + 'static> Gc<T> {
         core::mem::forget(weak);
         let gc = Gc::from_inner(ptr);
         if T::MAY_CONTAIN_GC {
-            // SAFETY: tracked type with an initialized value, not yet in a list.
-            with_heap(|heap| unsafe { heap.track(links_of(gc.header_ptr())) });
+            gc.track();
         }
         gc
     }
@@ -118,6 +119,7 @@ impl<T: Trace + 'static> Gc<T> {
         if T::MAY_CONTAIN_GC {
             // SAFETY: tracked type; not inside a list walk (checked above).
             unsafe { unlink(links_of(header)) };
+            with_heap(|heap| heap.counters.note_destruction());
         }
         // SAFETY: the value is initialized and, with strong now 0, no handle
         // can reach it again: reading it out moves it.
@@ -134,6 +136,17 @@ impl<T: Trace + 'static> Gc<T> {
 }
 
 impl<T: ?Sized> Gc<T> {
+    /// Links a new tracked object into generation 0, and runs an automatic
+    /// collection if that allocation crossed the threshold.
+    #[inline]
+    fn track(&self) {
+        // SAFETY: a tracked type with an initialized value, not yet in a list.
+        let collect = with_heap(|heap| unsafe { heap.track(links_of(self.header_ptr())) });
+        if collect {
+            crate::collector::collect_automatically();
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
         Gc {

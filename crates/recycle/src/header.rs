@@ -32,7 +32,7 @@
 //!  bit 3  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
 //!                           collector destroys it once tracing is over
 //!  bit 6  NEW               allocated while a collection runs: not part of it
-//!  bits 4-5  GENERATION     which generation list holds it (0..=2)
+//!  bits 4-5  GENERATION     which generation list holds it (0..=2, 3 = frozen)
 //!  bits 8..  gc_refs
 //! ```
 //!
@@ -59,6 +59,8 @@ const UNREACHABLE: usize = 1 << 1;
 const KEEP_ALIVE: usize = 1 << 2;
 const DESTROY_DEFERRED: usize = 1 << 3;
 const NEW: usize = 1 << 6;
+/// The generation number of frozen objects (`gc::freeze`).
+pub(crate) const PERMANENT_GENERATION: usize = 3;
 const GENERATION_SHIFT: u32 = 4;
 const GENERATION_MASK: usize = 0b11 << GENERATION_SHIFT;
 /// The bits that only have a meaning during one collection.
@@ -326,6 +328,14 @@ impl GcLinks {
         self.set_flag(KEEP_ALIVE, true)
     }
 
+    /// Survives a collection: clears every per-collection flag and
+    /// `gc_refs`, and moves to `generation`.
+    #[inline(always)]
+    pub(crate) fn survive_into(&self, generation: usize) {
+        let kept = self.state() & (DESTROY_DEFERRED | NEW);
+        self.gc_state.set(kept | (generation << GENERATION_SHIFT));
+    }
+
     /// Leaves the collection: clears every per-collection flag and `gc_refs`.
     #[inline(always)]
     pub(crate) fn stop_collecting(&self) {
@@ -351,13 +361,12 @@ impl GcLinks {
         self.set_flag(DESTROY_DEFERRED, on)
     }
 
-    #[allow(dead_code)] // generations are read by the gc module (next milestone)
     pub(crate) fn generation(&self) -> usize {
         (self.state() & GENERATION_MASK) >> GENERATION_SHIFT
     }
 
     pub(crate) fn set_generation(&self, generation: usize) {
-        debug_assert!(generation <= 2);
+        debug_assert!(generation <= PERMANENT_GENERATION);
         let s = self.state() & !GENERATION_MASK;
         self.gc_state.set(s | (generation << GENERATION_SHIFT));
     }

@@ -10,7 +10,9 @@
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
+use crate::collector::generations::GenerationCounters;
 use crate::collector::list::GcList;
+use crate::collector::stats::GenerationStats;
 use crate::header::{GcHeader, GcLinks};
 
 /// Number of generations (CPython: 3).
@@ -19,8 +21,14 @@ pub(crate) const NUM_GENERATIONS: usize = 3;
 pub(crate) struct Heap {
     /// Tracked objects by generation. New objects go to generation 0.
     pub(crate) generations: [GcList; NUM_GENERATIONS],
+    /// When to collect which generation.
+    pub(crate) counters: GenerationCounters,
+    /// What the collections of each generation did so far.
+    pub(crate) stats: [Cell<GenerationStats>; NUM_GENERATIONS],
     /// A collection is running; nested `collect()` calls return 0.
     pub(crate) collecting: Cell<bool>,
+    /// Some object was flagged `NEW` (allocated while `collecting`).
+    pub(crate) allocated_while_collecting: Cell<bool>,
     /// While user `trace` code may run (the collector walks its lists), objects
     /// whose strong count reaches 0 are queued here instead of destroyed: the
     /// collector destroys them once its lists are consistent again.
@@ -37,21 +45,30 @@ impl Heap {
     const fn new() -> Self {
         Heap {
             generations: [GcList::new(), GcList::new(), GcList::new()],
+            counters: GenerationCounters::new(),
+            stats: [
+                Cell::new(GenerationStats::ZERO),
+                Cell::new(GenerationStats::ZERO),
+                Cell::new(GenerationStats::ZERO),
+            ],
             collecting: Cell::new(false),
+            allocated_while_collecting: Cell::new(false),
             deferred: Cell::new(ptr::null_mut()),
             destroy_depth: Cell::new(0),
             trashcan: Cell::new(ptr::null_mut()),
         }
     }
 
-    /// Starts tracking a new object: it joins generation 0.
+    /// Starts tracking a new object: it joins generation 0. Returns `true`
+    /// when this allocation calls for an automatic collection.
     ///
     /// # Safety
     ///
     /// - `links` belongs to a live tracked object with an initialized value
     ///   that is in no list.
     #[inline]
-    pub(crate) unsafe fn track(&self, links: NonNull<GcLinks>) {
+    #[must_use]
+    pub(crate) unsafe fn track(&self, links: NonNull<GcLinks>) -> bool {
         // SAFETY: per the contract.
         unsafe {
             let l = links.as_ref();
@@ -59,9 +76,11 @@ impl Heap {
             if self.collecting.get() {
                 // Not one of the objects being collected (see deduce.rs).
                 l.set_new(true);
+                self.allocated_while_collecting.set(true);
             }
             self.generations[0].push_back(links);
         }
+        self.counters.note_allocation() && !self.collecting.get()
     }
 
     /// Is the collector walking its lists (so user `trace` code may be running)?

@@ -65,8 +65,9 @@ pub trait Trace {
 
 /// What the collector is doing with the edges a `trace` call reports.
 pub(crate) enum TraceAction {
-    /// `subtract_refs`: each edge into the collected set is an internal reference.
-    SubtractRefs,
+    /// `subtract_refs`: each edge into the collected set (generations up to
+    /// `max_generation`) is an internal reference.
+    SubtractRefs { max_generation: usize },
     /// `move_unreachable`: everything reported is reachable.
     MarkReachable { young: *const GcList },
 }
@@ -106,7 +107,7 @@ impl Tracer {
     /// The `RefCell` impl calls this for you; custom interior-mutability
     /// containers should too.
     pub fn keep_alive(&mut self) {
-        if let TraceAction::SubtractRefs = self.action {
+        if let TraceAction::SubtractRefs { .. } = self.action {
             // SAFETY: `current` is null or the live object whose `trace` runs.
             if let Some(current) = unsafe { self.current.as_ref() } {
                 current.set_kept_alive();
@@ -127,9 +128,9 @@ impl Tracer {
         // SAFETY: as above.
         let links = unsafe { links_ptr.as_ref() };
         match self.action {
-            TraceAction::SubtractRefs => {
+            TraceAction::SubtractRefs { max_generation } => {
                 if !links.is_collecting() {
-                    if !in_collected_set(links) {
+                    if !in_collected_set(links, max_generation) {
                         return;
                     }
                     update_refs(links_ptr);

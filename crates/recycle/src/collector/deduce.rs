@@ -5,7 +5,7 @@
 use core::ptr::{self, NonNull};
 
 use crate::header::{GcHeader, GcLinks};
-use crate::heap::Heap;
+use crate::heap::{Heap, NUM_GENERATIONS};
 use crate::trace::{TraceAction, Tracer};
 
 use super::list::{GcList, object_header, unlink};
@@ -25,7 +25,8 @@ use super::list::{GcList, object_header, unlink};
 /// an object the first time the walk reaches it or an edge reports it,
 /// whichever comes first.
 ///
-/// Returns the number of unreachable objects and the deferred destructions.
+/// `generation` is the oldest generation collected; survivors move to the
+/// next one.
 ///
 /// User `trace` code runs during steps 2 and 3, so objects whose last handle
 /// it drops are not destroyed right away (that would unlink objects from the
@@ -41,21 +42,37 @@ pub(crate) fn deduce_unreachable(
     heap: &Heap,
     young: &GcList,
     unreachable: &GcList,
-) -> (usize, Vec<NonNull<GcHeader>>) {
+    generation: usize,
+) -> Deduced {
     let mut deferred = Vec::new();
     heap.deferred.set(&mut deferred);
     let reset = StopDeferring(heap);
 
-    subtract_refs(young);
+    let candidates = subtract_refs(young, generation);
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
-    let found = move_unreachable(young, unreachable);
+    let survivor_generation = (generation + 1).min(NUM_GENERATIONS - 1);
+    let found = move_unreachable(young, unreachable, survivor_generation);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
     unreachable.validate("move_unreachable: unreachable", |l| {
         l.is_collecting() && l.is_unreachable()
     });
 
     drop(reset);
-    (found, deferred)
+    Deduced {
+        candidates,
+        unreachable: found,
+        deferred,
+    }
+}
+
+/// What `deduce_unreachable` found.
+pub(crate) struct Deduced {
+    /// Objects examined.
+    pub(crate) candidates: usize,
+    /// Objects moved to the unreachable list.
+    pub(crate) unreachable: usize,
+    /// Objects whose last handle user `trace` code dropped meanwhile.
+    pub(crate) deferred: Vec<NonNull<GcHeader>>,
 }
 
 /// Ends deferred destruction when tracing is over, also on a panic.
@@ -81,11 +98,12 @@ pub(crate) fn update_refs(links: NonNull<GcLinks>) {
 }
 
 /// Is an object that `update_refs` has not reached yet one of the objects
-/// being collected? In a full collection that is every listed object except
-/// those allocated since the collection began.
+/// being collected? Those are the listed objects of the collected
+/// generations, except objects allocated since the collection began (and
+/// frozen ones, whose generation number is above every real one).
 #[inline(always)]
-pub(crate) fn in_collected_set(links: &GcLinks) -> bool {
-    links.is_linked() && !links.is_new()
+pub(crate) fn in_collected_set(links: &GcLinks, max_generation: usize) -> bool {
+    links.is_linked() && !links.is_new() && links.generation() <= max_generation
 }
 
 /// Walks `young` once: `update_refs` on each object not yet updated, then
@@ -93,9 +111,13 @@ pub(crate) fn in_collected_set(links: &GcLinks) -> bool {
 /// (`Tracer::visit` applies `update_refs` to targets first reached this way).
 /// A `trace` that reports more edges to an object than it has handles marks
 /// it `KEEP_ALIVE` instead of going below zero.
-fn subtract_refs(young: &GcList) {
-    let mut tracer = Tracer::new(TraceAction::SubtractRefs);
+///
+/// Returns the number of objects walked.
+fn subtract_refs(young: &GcList, max_generation: usize) -> usize {
+    let mut tracer = Tracer::new(TraceAction::SubtractRefs { max_generation });
+    let mut walked = 0;
     young.for_each(|links| {
+        walked += 1;
         update_refs(links);
         tracer.set_current(links);
         // SAFETY: `links` is a live tracked object with an initialized value
@@ -104,6 +126,7 @@ fn subtract_refs(young: &GcList) {
         // SAFETY: as above.
         unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
     });
+    walked
 }
 
 /// Moves every object that is not reachable from an object with external
@@ -123,7 +146,7 @@ fn subtract_refs(young: &GcList) {
 /// is deferred have no count to hold and get no hold.
 ///
 /// Returns how many objects ended up in `unreachable`.
-fn move_unreachable(young: &GcList, unreachable: &GcList) -> usize {
+fn move_unreachable(young: &GcList, unreachable: &GcList, survivor_generation: usize) -> usize {
     let mut tracer = Tracer::new(TraceAction::MarkReachable { young });
     let mut moved = 0;
     let mut node = young.first_or_end();
@@ -138,7 +161,7 @@ fn move_unreachable(young: &GcList, unreachable: &GcList) -> usize {
             let header = unsafe { object_header(links_ptr) };
             // SAFETY: as above.
             unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
-            links.stop_collecting();
+            links.survive_into(survivor_generation);
             // Read after tracing: objects moved back were appended after us.
             node = links.next();
         } else {

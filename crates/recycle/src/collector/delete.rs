@@ -35,9 +35,10 @@ use super::list::{GcList, object_header, unlink};
 ///
 /// Contracts: on entry, every object in `unreachable` is garbage, flagged
 /// `COLLECTING | UNREACHABLE`, and carries the collector's hold; on exit the
-/// list is empty. A panic in a `Drop` is caught; the loop goes on and the
-/// first panic is returned.
-pub(crate) fn delete_garbage(unreachable: &GcList) -> Option<PanicPayload> {
+/// list is empty. Returns how many objects stayed allocated (uncollectable)
+/// and the first panic of a `Drop`: panics are caught and the loop goes on.
+pub(crate) fn delete_garbage(unreachable: &GcList) -> (usize, Option<PanicPayload>) {
+    let mut uncollectable = 0;
     let still_referenced = GcList::new();
     let mut first_panic = None;
     while let Some(links) = unreachable.first() {
@@ -80,7 +81,9 @@ pub(crate) fn delete_garbage(unreachable: &GcList) -> Option<PanicPayload> {
             // SAFETY: no strong handle is left, the value is dropped and the
             // object is unlinked.
             unsafe { release_implicit_weak(header) };
+        } else {
+            uncollectable += 1;
         }
     }
-    first_panic
+    (uncollectable, first_panic)
 }

@@ -27,75 +27,142 @@
 
 pub(crate) mod deduce;
 pub(crate) mod delete;
+pub(crate) mod generations;
 pub(crate) mod list;
+pub(crate) mod stats;
 
 use core::ptr::NonNull;
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::time::Instant;
 
 use crate::destroy::destroy_unreferenced;
 use crate::header::{GcHeader, GcLinks, links_of};
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use list::GcList;
+use stats::{CollectionInfo, Phase, run_callbacks};
 
 /// A panic caught while user code ran inside a collection, re-raised once
 /// the collection has finished.
 type PanicPayload = Box<dyn Any + Send + 'static>;
 
-/// Full collection of this thread's heap; returns the number of unreachable
-/// objects found. A nested call (from `Drop`, `trace`, ...) returns 0.
-pub(crate) fn collect_all() -> usize {
+/// Collects generations `0..=generation` of this thread's heap; returns the
+/// number of unreachable objects found. A nested call (from `Drop`, `trace`,
+/// a callback, ...) returns 0.
+pub(crate) fn collect(generation: usize) -> usize {
+    debug_assert!(generation < NUM_GENERATIONS);
     with_heap(|heap| {
         if heap.collecting.get() {
             return 0;
         }
         heap.collecting.set(true);
         let _collecting = ClearOnExit(heap);
+        let start = Instant::now();
+        let mut info = CollectionInfo {
+            generation,
+            ..CollectionInfo::default()
+        };
+        let mut first_panic = run_callbacks(Phase::Start, &info);
 
+        // What the start callbacks allocated is part of this collection.
+        clear_new_flags(heap);
+        heap.counters.start_collection(generation);
         let young = GcList::new();
-        for generation in &heap.generations {
-            young.append(generation);
+        for list in &heap.generations[..=generation] {
+            young.append(list);
         }
+        let old_index = (generation + 1).min(NUM_GENERATIONS - 1);
+        let old = &heap.generations[old_index];
         let unreachable = GcList::new();
         let mut restore = RestoreOnPanic {
             heap,
             lists: [&young, &unreachable],
+            old_index,
             armed: true,
         };
-        let old = &heap.generations[NUM_GENERATIONS - 1];
-        let (found, panic) = collect_region(heap, &young, &unreachable, old);
+        let outcome = collect_region(heap, &young, &unreachable, old, generation);
         restore.armed = false;
-        clear_new_flags(&heap.generations[0]);
-        if let Some(payload) = panic {
+        clear_new_flags(heap);
+
+        let survivors = outcome.candidates - outcome.unreachable;
+        heap.counters
+            .finish_collection(generation, survivors, survivors);
+        info.collected = outcome.unreachable;
+        info.uncollectable = outcome.uncollectable;
+        info.candidates = outcome.candidates;
+        info.duration = start.elapsed();
+        let stats = &heap.stats[generation];
+        let mut totals = stats.get();
+        totals.add(&info);
+        stats.set(totals);
+
+        if let Some(payload) = outcome.panic {
+            first_panic.get_or_insert(payload);
+        }
+        if let Some(payload) = run_callbacks(Phase::Stop, &info) {
+            first_panic.get_or_insert(payload);
+        }
+        if let Some(payload) = first_panic {
             resume_unwind(payload);
         }
-        found
+        info.collected
     })
+}
+
+/// An allocation crossed the threshold: collect the generation the counters
+/// select (CPython's `gc_collect_generations`).
+#[cold]
+#[inline(never)]
+pub(crate) fn collect_automatically() {
+    if let Some(generation) = with_heap(|heap| heap.counters.select()) {
+        collect(generation);
+    }
+}
+
+/// What one `collect_region` did.
+struct Outcome {
+    candidates: usize,
+    unreachable: usize,
+    uncollectable: usize,
+    panic: Option<PanicPayload>,
 }
 
 /// The main function: read this to understand how a collection works.
 ///
-/// Collects the objects in `young` (whose flags are clear on entry); the
-/// survivors end up in `old`, the garbage is freed. Returns the number of
-/// unreachable objects found and the first panic raised by user code (a
-/// `Drop`), which the caller re-raises once the heap is consistent again.
+/// Collects the objects in `young` (whose collector flags are clear on
+/// entry; `generation` is the oldest generation among them): the survivors
+/// end up in `old`, the garbage is freed. Returns what it found and the
+/// first panic raised by user code (a `Drop`), which the caller re-raises
+/// once the heap is consistent again.
 fn collect_region(
     heap: &Heap,
     young: &GcList,
     unreachable: &GcList,
     old: &GcList,
-) -> (usize, Option<PanicPayload>) {
-    let (found, deferred) = deduce::deduce_unreachable(heap, young, unreachable);
-    debug_assert_eq!(found, unreachable.len(), "move_unreachable miscounted");
+    generation: usize,
+) -> Outcome {
+    let deduced = deduce::deduce_unreachable(heap, young, unreachable, generation);
+    debug_assert_eq!(
+        deduced.unreachable,
+        unreachable.len(),
+        "move_unreachable miscounted"
+    );
 
-    // Survivors are promoted (a full collection: all to the oldest generation).
+    // Survivors are promoted to the next generation (`move_unreachable`
+    // already stamped them with its number).
     old.append(young);
 
-    let mut first_panic = destroy_deferred(deferred);
-    if let Some(payload) = delete::delete_garbage(unreachable) {
-        first_panic.get_or_insert(payload);
+    let mut panic = destroy_deferred(deduced.deferred);
+    let (uncollectable, delete_panic) = delete::delete_garbage(unreachable);
+    if let Some(payload) = delete_panic {
+        panic.get_or_insert(payload);
     }
-    (found, first_panic)
+    Outcome {
+        candidates: deduced.candidates,
+        unreachable: deduced.unreachable,
+        uncollectable,
+        panic,
+    }
 }
 
 /// Has the collector found this object to be garbage, so that it is
@@ -137,14 +204,16 @@ fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<PanicPayload> {
     first_panic
 }
 
-/// Objects allocated during the collection were flagged `NEW` (they were not
+/// Objects allocated during the collection were flagged `NEW` (they are not
 /// part of it). They are all in generation 0, which the collection emptied
-/// when it began.
-fn clear_new_flags(generation0: &GcList) {
-    generation0.for_each(|links| {
-        // SAFETY: lists hold live objects only.
-        unsafe { links.as_ref() }.set_new(false);
-    });
+/// when it began. Walks generation 0 only if something was allocated.
+fn clear_new_flags(heap: &Heap) {
+    if heap.allocated_while_collecting.replace(false) {
+        heap.generations[0].for_each(|links| {
+            // SAFETY: lists hold live objects only.
+            unsafe { links.as_ref() }.set_new(false);
+        });
+    }
 }
 
 /// Clears the heap's `collecting` flag when the collection ends, however.
@@ -156,12 +225,14 @@ impl Drop for ClearOnExit<'_> {
     }
 }
 
-/// If user `trace` code panics mid-collection, puts every object back into
-/// the oldest generation with its per-collection flags cleared, so the heap is
-/// as it was before the collection (nothing is freed).
+/// If user `trace` code panics mid-collection, puts every object into the
+/// generation survivors would have gone to, with its per-collection flags
+/// cleared: nothing is freed, and the heap is consistent.
 struct RestoreOnPanic<'a> {
     heap: &'a Heap,
     lists: [&'a GcList; 2],
+    /// The generation the objects go back to.
+    old_index: usize,
     armed: bool,
 }
 
@@ -170,7 +241,7 @@ impl Drop for RestoreOnPanic<'_> {
         if !self.armed {
             return;
         }
-        let old = &self.heap.generations[NUM_GENERATIONS - 1];
+        let old = &self.heap.generations[self.old_index];
         for list in self.lists {
             list.for_each(|links_ptr: NonNull<GcLinks>| {
                 // SAFETY: lists hold live objects only.
@@ -181,13 +252,13 @@ impl Drop for RestoreOnPanic<'_> {
                     // next collection finds it unreachable and frees it.
                     deduce::release_hold(links_ptr);
                 }
-                links.stop_collecting();
+                links.survive_into(self.old_index);
                 // A deferred destruction is retried by the next collection,
                 // which finds the object with no handles left.
                 links.set_destroy_deferred(false);
             });
             old.append(list);
         }
-        clear_new_flags(&self.heap.generations[0]);
+        clear_new_flags(self.heap);
     }
 }

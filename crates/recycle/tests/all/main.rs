@@ -8,6 +8,7 @@ mod collect;
 mod common;
 mod deep;
 mod derive;
+mod generations;
 mod misuse;
 mod model;
 mod weak;

@@ -37,8 +37,11 @@ enum Op {
     DropRoot(usize),
     /// Clone a root handle.
     CloneRoot(usize),
-    /// Run the collector and check everything.
+    /// Run a full collection and check everything.
     Collect,
+    /// Collect generations `0..=g` (g < 2): only safety can be checked,
+    /// since older garbage may stay.
+    CollectYoung(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,6 +52,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => any::<usize>().prop_map(Op::DropRoot),
         1 => any::<usize>().prop_map(Op::CloneRoot),
         1 => Just(Op::Collect),
+        1 => (0..2usize).prop_map(Op::CollectYoung),
     ]
 }
 
@@ -74,7 +78,35 @@ impl Model {
     }
 }
 
-fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+/// Checks that every node the model can reach is alive, intact and has the
+/// model's edges, and that no node was dropped twice.
+fn check_live(
+    roots: &[Gc<MNode>],
+    model: &Model,
+    drops: &[u32],
+) -> Result<Vec<bool>, TestCaseError> {
+    let reachable = model.reachable();
+    for (id, &alive) in reachable.iter().enumerate() {
+        prop_assert!(drops[id] <= 1, "node {} dropped twice", id);
+        if alive {
+            prop_assert_eq!(drops[id], 0, "reachable node {} was dropped", id);
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut stack: Vec<Gc<MNode>> = roots.to_vec();
+    while let Some(node) = stack.pop() {
+        if seen.insert(node.id) {
+            prop_assert_eq!(node.check, node.id as u64 * 7 + 3);
+            let ids: Vec<usize> = node.edges.borrow().iter().map(|e| e.id).collect();
+            prop_assert_eq!(&ids, &model.edges[node.id]);
+            stack.extend(node.edges.borrow().iter().cloned());
+        }
+    }
+    Ok(reachable)
+}
+
+fn run(ops: Vec<Op>, threshold0: usize) -> Result<(), TestCaseError> {
+    gc::set_threshold(threshold0, 3, 3);
     let drops = Rc::new(RefCell::new(Vec::new()));
     let mut model = Model::default();
     let mut roots: Vec<Gc<MNode>> = Vec::new();
@@ -120,28 +152,20 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Collect => {
                 gc::collect();
-                let reachable = model.reachable();
+                let reachable = check_live(&roots, &model, &drops.borrow())?;
                 let drops = drops.borrow();
                 for (id, &alive) in reachable.iter().enumerate() {
                     if alive {
                         prop_assert!(!model.dead.contains(&id), "node {id} came back");
-                        prop_assert_eq!(drops[id], 0, "reachable node {} was dropped", id);
                     } else {
                         model.dead.insert(id);
                         prop_assert_eq!(drops[id], 1, "unreachable node {} drops", id);
                     }
                 }
-                // Every live node is intact, with the model's edges.
-                let mut seen = HashSet::new();
-                let mut stack: Vec<Gc<MNode>> = roots.clone();
-                while let Some(node) = stack.pop() {
-                    if seen.insert(node.id) {
-                        prop_assert_eq!(node.check, node.id as u64 * 7 + 3);
-                        let ids: Vec<usize> = node.edges.borrow().iter().map(|e| e.id).collect();
-                        prop_assert_eq!(&ids, &model.edges[node.id]);
-                        stack.extend(node.edges.borrow().iter().cloned());
-                    }
-                }
+            }
+            Op::CollectYoung(g) => {
+                gc::collect_generation(g).unwrap();
+                check_live(&roots, &model, &drops.borrow())?;
             }
             _ => {}
         }
@@ -162,10 +186,13 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
+    /// Automatic collection is left on with a tiny threshold, so collections
+    /// of every generation run in between the program's own operations.
     #[test]
     fn collector_matches_reference_model(
-        ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 1500 })
+        ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 1500 }),
+        threshold0 in prop_oneof![Just(0usize), 1..20usize],
     ) {
-        run(ops)?;
+        run(ops, threshold0)?;
     }
 }

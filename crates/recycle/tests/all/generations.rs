@@ -1,0 +1,314 @@
+//! Generations, automatic collection, and the `gc` module's counters,
+//! thresholds, statistics and callbacks. Several tests follow CPython's
+//! Lib/test/test_gc.py, named in a comment.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use recycle::gc::{self, CollectionInfo, InvalidGeneration, Phase};
+use recycle::{Gc, Trace};
+
+use crate::common::{Node, Tally, size};
+
+/// A self-cycle: garbage as soon as its handle is dropped.
+fn self_cycle(tally: &Tally) -> Gc<Node> {
+    let n = Node::new(0, tally);
+    n.link(&n);
+    n
+}
+
+#[test]
+fn defaults_are_cpythons() {
+    assert_eq!(gc::get_threshold(), (2000, 10, 10));
+    assert!(gc::is_enabled());
+}
+
+#[test]
+fn get_count_counts_net_tracked_allocations() {
+    // test_gc.test_get_count
+    gc::collect();
+    let (a, b, c) = gc::get_count();
+    assert_eq!((a, b, c), (0, 0, 0));
+    let tally = Tally::new();
+    let x = Node::new(1, &tally);
+    let (d, e, f) = gc::get_count();
+    assert_eq!((d, e, f), (1, 0, 0));
+    let _untracked = Gc::new(String::from("atom"));
+    assert_eq!(gc::get_count().0, 1, "untracked objects do not count");
+    drop(x);
+    assert_eq!(
+        gc::get_count().0,
+        0,
+        "a tracked object's destruction counts down"
+    );
+}
+
+#[test]
+fn collect_generations_moves_the_counters() {
+    // test_gc.test_collect_generations
+    gc::collect();
+    let tally = Tally::new();
+    let _x = Node::new(0, &tally);
+    gc::collect_generation(0).unwrap();
+    let (_, b, c) = gc::get_count();
+    gc::collect_generation(1).unwrap();
+    let (_, e, f) = gc::get_count();
+    gc::collect_generation(2).unwrap();
+    let (_, h, i) = gc::get_count();
+    assert_eq!((b, c), (1, 0));
+    assert_eq!((e, f), (0, 1));
+    assert_eq!((h, i), (0, 0));
+}
+
+#[test]
+fn bad_generation_is_an_error() {
+    // test_gc: gc.collect(3) raises ValueError.
+    assert_eq!(gc::collect_generation(3), Err(InvalidGeneration(3)));
+    let msg = gc::collect_generation(7).unwrap_err().to_string();
+    assert!(msg.contains("generations 0, 1 and 2"), "{msg}");
+}
+
+#[test]
+fn survivors_are_promoted_one_generation_per_collection() {
+    let tally = Tally::new();
+    let cycle = self_cycle(&tally);
+    gc::collect_generation(0).unwrap(); // survives: now in generation 1
+    drop(cycle);
+    assert_eq!(
+        gc::collect_generation(0),
+        Ok(0),
+        "generation 0 no longer holds it"
+    );
+    assert_eq!(tally.dropped(), 0);
+    assert_eq!(gc::collect_generation(1), Ok(1));
+    assert_eq!(tally.dropped(), 1);
+
+    let cycle = self_cycle(&tally);
+    gc::collect_generation(0).unwrap();
+    gc::collect_generation(1).unwrap(); // now in generation 2
+    drop(cycle);
+    assert_eq!(gc::collect_generation(1), Ok(0));
+    assert_eq!(gc::collect_generation(2), Ok(1));
+    assert_eq!(tally.dropped(), 2);
+}
+
+#[test]
+fn young_collection_keeps_what_old_objects_reference() {
+    // An old live object referencing a young cycle keeps it alive; a young
+    // collection counts the old object's edge as an outside reference.
+    let tally = Tally::new();
+    let old = Node::new(0, &tally);
+    gc::collect_generation(1).unwrap(); // `old` is in generation 2
+    let young = self_cycle(&tally);
+    old.link(&young);
+    drop(young);
+    assert_eq!(gc::collect_generation(0), Ok(0));
+    assert_eq!(tally.dropped(), 0);
+    old.edges.borrow_mut().clear();
+    assert_eq!(
+        gc::collect_generation(0),
+        Ok(0),
+        "the cycle was promoted to 1"
+    );
+    assert_eq!(gc::collect_generation(1), Ok(1));
+    assert_eq!(tally.dropped(), 1);
+}
+
+#[test]
+fn a_cycle_across_generations_needs_the_older_collection() {
+    let tally = Tally::new();
+    let old = Node::new(0, &tally);
+    gc::collect_generation(1).unwrap(); // generation 2
+    let young = Node::new(1, &tally);
+    old.link(&young);
+    young.link(&old);
+    drop((old, young));
+    assert_eq!(
+        gc::collect_generation(0),
+        Ok(0),
+        "young half kept by the old half"
+    );
+    assert_eq!(gc::collect_generation(1), Ok(0));
+    assert_eq!(gc::collect(), 2);
+    assert_eq!(tally.dropped(), 2);
+}
+
+#[test]
+fn automatic_collection_frees_cycles_without_collect() {
+    gc::set_threshold(50, 10, 10);
+    let tally = Tally::new();
+    let n = size(10_000, 500);
+    for _ in 0..n {
+        drop(self_cycle(&tally));
+    }
+    // At most threshold0 + 1 young objects can be waiting.
+    assert!(
+        tally.dropped() >= n - 51,
+        "dropped {} of {n}",
+        tally.dropped()
+    );
+    let stats = gc::get_stats();
+    let collections: u64 = stats.iter().map(|s| s.collections).sum();
+    let collected: u64 = stats.iter().map(|s| s.collected).sum();
+    assert!(collections >= (n / 51) as u64 - 1, "{stats:?}");
+    assert_eq!(collected as usize, tally.dropped(), "{stats:?}");
+    assert!(stats[1].collections >= 1 && stats[1].collections <= stats[0].collections / 10 + 1);
+    gc::collect();
+    assert_eq!(tally.dropped(), n);
+}
+
+#[test]
+fn disable_and_threshold_zero_stop_automatic_collection() {
+    // test_gc: gc.disable() does not stop explicit collection.
+    let tally = Tally::new();
+    gc::set_threshold(10, 10, 10);
+    gc::disable();
+    assert!(!gc::is_enabled());
+    for _ in 0..100 {
+        drop(self_cycle(&tally));
+    }
+    assert_eq!(tally.dropped(), 0);
+    assert_eq!(gc::get_count().0, 100);
+    assert_eq!(
+        gc::collect(),
+        100,
+        "explicit collection works while disabled"
+    );
+    gc::enable();
+    gc::set_threshold(0, 10, 10);
+    for _ in 0..100 {
+        drop(self_cycle(&tally));
+    }
+    assert_eq!(
+        tally.dropped(),
+        100,
+        "threshold0 = 0 disables automatic collection"
+    );
+    gc::collect();
+    assert_eq!(tally.dropped(), 200);
+}
+
+#[test]
+fn get_stats_counts_each_generation() {
+    // test_gc.test_get_stats: collect(2) increments only stats[2].
+    let before = gc::get_stats();
+    let tally = Tally::new();
+    drop(self_cycle(&tally));
+    drop(self_cycle(&tally));
+    assert_eq!(gc::collect(), 2);
+    let after = gc::get_stats();
+    assert_eq!(after[0], before[0]);
+    assert_eq!(after[1], before[1]);
+    assert_eq!(after[2].collections, before[2].collections + 1);
+    assert_eq!(after[2].collected, before[2].collected + 2);
+    assert_eq!(after[2].uncollectable, before[2].uncollectable);
+    assert!(after[2].candidates >= before[2].candidates + 2);
+    gc::collect_generation(0).unwrap();
+    assert_eq!(gc::get_stats()[0].collections, before[0].collections + 1);
+}
+
+#[test]
+fn callbacks_see_start_and_stop() {
+    // test_gc.GCCallbackTests.test_collect
+    let seen: Rc<RefCell<Vec<(Phase, CollectionInfo)>>> = Rc::default();
+    let log = seen.clone();
+    let id = gc::add_callback(move |phase, info| log.borrow_mut().push((phase, *info)));
+    let tally = Tally::new();
+    drop(self_cycle(&tally));
+    assert_eq!(gc::collect_generation(1), Ok(1));
+    assert!(gc::remove_callback(id));
+    assert!(!gc::remove_callback(id), "already removed");
+    gc::collect();
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 2, "removed callbacks are not called");
+    let (start, stop) = (seen[0], seen[1]);
+    assert_eq!(start.0, Phase::Start);
+    assert_eq!((start.1.generation, start.1.collected), (1, 0));
+    assert_eq!(stop.0, Phase::Stop);
+    assert_eq!(stop.1.generation, 1);
+    assert_eq!(stop.1.collected, 1);
+    assert_eq!(stop.1.uncollectable, 0);
+    assert!(stop.1.candidates >= 1);
+}
+
+#[test]
+fn callbacks_run_oldest_first_and_may_collect_and_allocate() {
+    // test_gc.GCCallbackTests: callbacks may themselves call gc.collect().
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let tally = Tally::new();
+    let (o1, o2) = (order.clone(), order.clone());
+    let t = tally.clone();
+    let a = gc::add_callback(move |phase, _| {
+        o1.borrow_mut().push((1, phase, gc::collect()));
+        drop(self_cycle(&t)); // garbage for the next collection
+    });
+    let b = gc::add_callback(move |phase, _| o2.borrow_mut().push((2, phase, 0)));
+    // The cycle made by the start callback is collected with the rest of
+    // generation 0; the one made by the stop callback waits for the next.
+    assert_eq!(gc::collect(), 1);
+    gc::remove_callback(a);
+    gc::remove_callback(b);
+    assert_eq!(
+        *order.borrow(),
+        [
+            (1, Phase::Start, 0),
+            (2, Phase::Start, 0),
+            (1, Phase::Stop, 0),
+            (2, Phase::Stop, 0)
+        ]
+    );
+    assert_eq!(gc::collect(), 1, "the stop callback's cycle");
+    assert_eq!(tally.dropped(), 2);
+}
+
+#[test]
+fn a_panicking_callback_does_not_stop_the_collection() {
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let bad = gc::add_callback(|phase, _| {
+        if phase == Phase::Stop {
+            panic!("callback failed");
+        }
+    });
+    let good = gc::add_callback(move |_, _| c.set(c.get() + 1));
+    let tally = Tally::new();
+    drop(self_cycle(&tally));
+    let err = std::panic::catch_unwind(gc::collect).unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"callback failed"));
+    assert_eq!(tally.dropped(), 1, "the garbage was freed");
+    assert_eq!(calls.get(), 2, "the other callback ran at start and stop");
+    gc::remove_callback(bad);
+    gc::remove_callback(good);
+    assert_eq!(gc::collect(), 0);
+}
+
+#[test]
+fn automatic_collection_inside_trace_heavy_allocation() {
+    // Objects allocated by user code that runs inside a collection (a Drop)
+    // are not part of it, and automatic collection does not nest.
+    #[derive(Trace)]
+    struct Spawner {
+        me: RefCell<Option<Gc<Spawner>>>,
+        #[trace(skip)]
+        tally: Tally,
+    }
+    impl Drop for Spawner {
+        fn drop(&mut self) {
+            for _ in 0..30 {
+                drop(self_cycle(&self.tally));
+            }
+        }
+    }
+    gc::set_threshold(10, 10, 10);
+    let tally = Tally::new();
+    for _ in 0..size(200, 20) {
+        let s = Gc::new(Spawner {
+            me: RefCell::new(None),
+            tally: tally.clone(),
+        });
+        *s.me.borrow_mut() = Some(s.clone());
+    }
+    gc::set_threshold(0, 10, 10);
+    while gc::collect() > 0 {}
+    assert_eq!(tally.dropped(), size(200, 20) * 30);
+}
