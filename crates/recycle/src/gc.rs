@@ -22,8 +22,9 @@
 
 use core::fmt;
 
-use crate::Gc;
+use crate::collector::introspect;
 use crate::heap::{NUM_GENERATIONS, with_heap};
+use crate::{Gc, GcAny};
 
 pub use crate::collector::stats::{CallbackId, CollectionInfo, GenerationStats, Phase};
 
@@ -207,4 +208,73 @@ pub fn remove_callback(id: CallbackId) -> bool {
 /// ```
 pub fn is_tracked<T: ?Sized>(object: &Gc<T>) -> bool {
     object.is_tracked()
+}
+
+/// Has the object's finalizer run (Python's `gc.is_finalized`)?
+pub fn is_finalized<T: ?Sized>(object: &Gc<T>) -> bool {
+    object.header().is_finalized()
+}
+
+/// Every object the collector tracks, or those of one generation (Python's
+/// `gc.get_objects`). Frozen objects are not included. Each returned handle
+/// keeps its object alive.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use recycle::{Gc, gc};
+///
+/// let list = Gc::new(RefCell::new(Vec::<Gc<u8>>::new()));
+/// let all = gc::get_objects(None).unwrap();
+/// assert!(all.iter().any(|o| o.downcast::<RefCell<Vec<Gc<u8>>>>().is_some_and(|l| Gc::ptr_eq(&l, &list))));
+/// assert!(gc::get_objects(Some(5)).is_err());
+/// ```
+pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, InvalidGeneration> {
+    let generation = generation.map(check).transpose()?;
+    Ok(with_heap(|heap| match generation {
+        Some(g) => introspect::objects(&[&heap.generations[g]]),
+        None => introspect::objects(&[
+            &heap.generations[0],
+            &heap.generations[1],
+            &heap.generations[2],
+        ]),
+    }))
+}
+
+/// The objects `object`'s value reports through `Trace` (Python's
+/// `gc.get_referents`), tracked or not.
+pub fn get_referents(object: &GcAny) -> Vec<GcAny> {
+    introspect::referents(object)
+}
+
+/// Every tracked object whose value refers to one of `objects` (Python's
+/// `gc.get_referrers`). It examines the whole heap: use it for debugging.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use recycle::{Gc, GcAny, gc};
+///
+/// let leaf = Gc::new(5u32);
+/// let holder = Gc::new(RefCell::new(vec![leaf.clone()]));
+/// let found = gc::get_referrers(&[GcAny::from(&leaf)]);
+/// assert_eq!(found, [GcAny::from(&holder)]);
+/// ```
+pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
+    introspect::referrers(objects)
+}
+
+/// Moves every tracked object into a permanent generation that collections
+/// ignore (Python's `gc.freeze`): for a server that forks after building its
+/// data, so that the children do not touch (and copy) those pages.
+pub fn freeze() {
+    introspect::freeze()
+}
+
+/// Moves the frozen objects back into the oldest generation.
+pub fn unfreeze() {
+    introspect::unfreeze()
+}
+
+/// How many objects are frozen.
+pub fn get_freeze_count() -> usize {
+    with_heap(|heap| heap.permanent.len())
 }

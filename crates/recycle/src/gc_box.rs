@@ -30,8 +30,9 @@ pub(crate) struct VTable {
     /// Drops the value in place.
     pub(crate) drop_value: unsafe fn(NonNull<GcHeader>),
     /// `core::any::type_name::<T>()`.
-    #[allow(dead_code)] // read by introspection (next milestone)
     pub(crate) type_name: fn() -> &'static str,
+    /// `TypeId::of::<T>()`, for `GcAny::downcast`.
+    pub(crate) type_id: fn() -> core::any::TypeId,
     /// Layout of the whole allocation, prefix included.
     alloc_layout: Layout,
     /// Offset of the `GcHeader` from the start of the allocation.
@@ -66,6 +67,7 @@ impl<T: Trace + 'static> VTableFor<T> {
         trace: trace_value::<T>,
         drop_value: drop_value::<T>,
         type_name: core::any::type_name::<T>,
+        type_id: core::any::TypeId::of::<T>,
         alloc_layout: Self::ALLOC,
         header_offset: Self::HEADER_OFFSET,
     };

@@ -21,6 +21,8 @@ pub(crate) const NUM_GENERATIONS: usize = 3;
 pub(crate) struct Heap {
     /// Tracked objects by generation. New objects go to generation 0.
     pub(crate) generations: [GcList; NUM_GENERATIONS],
+    /// Frozen objects (`gc::freeze`), which no collection examines.
+    pub(crate) permanent: GcList,
     /// When to collect which generation.
     pub(crate) counters: GenerationCounters,
     /// What the collections of each generation did so far.
@@ -45,6 +47,7 @@ impl Heap {
     const fn new() -> Self {
         Heap {
             generations: [GcList::new(), GcList::new(), GcList::new()],
+            permanent: GcList::new(),
             counters: GenerationCounters::new(),
             stats: [
                 Cell::new(GenerationStats::ZERO),

@@ -74,6 +74,7 @@
 // Lets the derive's `::recycle::...` paths resolve inside this crate too.
 extern crate self as recycle;
 
+mod any;
 mod collector;
 mod destroy;
 pub mod gc;
@@ -84,6 +85,7 @@ mod heap;
 mod trace;
 mod weak;
 
+pub use any::GcAny;
 pub use handle::Gc;
 #[cfg(feature = "derive")]
 pub use recycle_derive::Trace;

@@ -2,6 +2,7 @@
 
 use core::ptr::NonNull;
 
+use crate::any::GcAny;
 use crate::collector::deduce::{in_collected_set, release_hold, update_refs};
 use crate::collector::list::{GcList, unlink};
 use crate::header::{GcHeader, GcLinks, links_of};
@@ -70,6 +71,9 @@ pub(crate) enum TraceAction {
     SubtractRefs { max_generation: usize },
     /// `move_unreachable`: everything reported is reachable.
     MarkReachable { young: *const GcList },
+    /// `gc::get_referents`/`get_referrers`: collect handles to everything
+    /// reported (taken at once, so `trace` code cannot free them meanwhile).
+    Referents(Vec<GcAny>),
 }
 
 /// Passed to [`Trace::trace`]; receives the handles a value reports.
@@ -96,6 +100,10 @@ impl Tracer {
         self.moved_back
     }
 
+    pub(crate) fn into_action(self) -> TraceAction {
+        self.action
+    }
+
     pub(crate) fn set_current(&mut self, current: NonNull<GcLinks>) {
         self.current = current.as_ptr();
     }
@@ -117,6 +125,11 @@ impl Tracer {
 
     /// One reported handle, to the object with header `target`.
     pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
+        if let TraceAction::Referents(found) = &mut self.action {
+            // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
+            found.push(unsafe { GcAny::from_header(target) });
+            return;
+        }
         // SAFETY: `target` comes from a `&Gc`, and a live handle keeps its
         // allocation alive.
         let header = unsafe { target.as_ref() };
@@ -127,8 +140,8 @@ impl Tracer {
         let links_ptr = unsafe { links_of(target) };
         // SAFETY: as above.
         let links = unsafe { links_ptr.as_ref() };
-        match self.action {
-            TraceAction::SubtractRefs { max_generation } => {
+        match &mut self.action {
+            &mut TraceAction::SubtractRefs { max_generation } => {
                 if !links.is_collecting() {
                     if !in_collected_set(links, max_generation) {
                         return;
@@ -141,7 +154,7 @@ impl Tracer {
                     links.set_kept_alive();
                 }
             }
-            TraceAction::MarkReachable { young } => {
+            &mut TraceAction::MarkReachable { young } => {
                 if !links.is_collecting() {
                     return;
                 }
@@ -165,6 +178,7 @@ impl Tracer {
                     links.set_gc_refs(1);
                 }
             }
+            TraceAction::Referents(_) => unreachable!("handled above"),
         }
     }
 }

@@ -28,6 +28,7 @@
 pub(crate) mod deduce;
 pub(crate) mod delete;
 pub(crate) mod generations;
+pub(crate) mod introspect;
 pub(crate) mod list;
 pub(crate) mod stats;
 
@@ -186,7 +187,7 @@ pub(crate) fn is_condemned(header: NonNull<GcHeader>) -> bool {
 ///
 /// Contracts: on entry every object in `deferred` has strong == 0, is flagged
 /// `DESTROY_DEFERRED` and is in some list; on exit all are destroyed.
-fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<PanicPayload> {
+pub(crate) fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<PanicPayload> {
     let mut first_panic = None;
     for header in deferred {
         // SAFETY: the header was queued by `destroy_unreferenced` with strong

@@ -137,7 +137,8 @@ fn a_cycle_across_generations_needs_the_older_collection() {
 fn automatic_collection_frees_cycles_without_collect() {
     gc::set_threshold(50, 10, 10);
     let tally = Tally::new();
-    let n = size(10_000, 500);
+    // Under Miri too, enough for generation 1 to be collected (every 11th).
+    let n = size(10_000, 1_500);
     for _ in 0..n {
         drop(self_cycle(&tally));
     }

@@ -9,6 +9,7 @@ mod common;
 mod deep;
 mod derive;
 mod generations;
+mod introspect;
 mod misuse;
 mod model;
 mod weak;
