@@ -26,6 +26,7 @@ use crate::collector::introspect;
 use crate::heap::{NUM_GENERATIONS, with_heap};
 use crate::{Gc, GcAny};
 
+pub use crate::collector::debug::DebugFlags;
 pub use crate::collector::stats::{CallbackId, CollectionInfo, GenerationStats, Phase};
 
 /// A generation number outside `0..=2`.
@@ -277,4 +278,35 @@ pub fn unfreeze() {
 /// How many objects are frozen.
 pub fn get_freeze_count() -> usize {
     with_heap(|heap| heap.permanent.len())
+}
+
+/// Sets the debugging flags (Python's `gc.set_debug`); see [`DebugFlags`].
+///
+/// ```
+/// use recycle::gc::{self, DebugFlags};
+///
+/// gc::set_debug(DebugFlags::STATS | DebugFlags::COLLECTABLE);
+/// assert_eq!(gc::get_debug(), DebugFlags::STATS | DebugFlags::COLLECTABLE);
+/// gc::set_debug(DebugFlags::empty());
+/// ```
+pub fn set_debug(flags: DebugFlags) {
+    with_heap(|heap| heap.debug.set(flags.bits()))
+}
+
+/// The debugging flags in effect.
+pub fn get_debug() -> DebugFlags {
+    with_heap(|heap| heap.debug_flags())
+}
+
+/// What collections kept alive under [`DebugFlags::SAVEALL`] (Python's
+/// `gc.garbage`), oldest first. The objects stay alive, intact, until
+/// [`take_garbage`] hands them over.
+pub fn garbage() -> Vec<GcAny> {
+    crate::collector::debug::garbage()
+}
+
+/// Empties [`garbage`] and returns what it held (Python's `gc.garbage.clear()`,
+/// keeping the objects for the caller to drop).
+pub fn take_garbage() -> Vec<GcAny> {
+    crate::collector::debug::take_garbage()
 }

@@ -10,6 +10,7 @@
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
+use crate::collector::debug::DebugFlags;
 use crate::collector::generations::GenerationCounters;
 use crate::collector::list::GcList;
 use crate::collector::stats::GenerationStats;
@@ -23,6 +24,8 @@ pub(crate) struct Heap {
     pub(crate) generations: [GcList; NUM_GENERATIONS],
     /// Frozen objects (`gc::freeze`), which no collection examines.
     pub(crate) permanent: GcList,
+    /// `gc::set_debug` flags, as bits.
+    pub(crate) debug: Cell<u32>,
     /// When to collect which generation.
     pub(crate) counters: GenerationCounters,
     /// What the collections of each generation did so far.
@@ -48,6 +51,7 @@ impl Heap {
         Heap {
             generations: [GcList::new(), GcList::new(), GcList::new()],
             permanent: GcList::new(),
+            debug: Cell::new(0),
             counters: GenerationCounters::new(),
             stats: [
                 Cell::new(GenerationStats::ZERO),
@@ -84,6 +88,10 @@ impl Heap {
             self.generations[0].push_back(links);
         }
         self.counters.note_allocation() && !self.collecting.get()
+    }
+
+    pub(crate) fn debug_flags(&self) -> DebugFlags {
+        DebugFlags::from_bits_truncate(self.debug.get())
     }
 
     /// Is the collector walking its lists (so user `trace` code may be running)?

@@ -5,7 +5,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::destroy::release_implicit_weak;
 
 use super::PanicPayload;
+use super::debug;
 use super::list::{GcList, object_header, unlink};
+use crate::any::GcAny;
 
 /// Drops the value of every object in `unreachable`, one at a time. Dropping
 /// the values drops the handles that formed the cycles, and the objects are
@@ -37,7 +39,10 @@ use super::list::{GcList, object_header, unlink};
 /// `COLLECTING | UNREACHABLE`, and carries the collector's hold; on exit the
 /// list is empty. Returns how many objects stayed allocated (uncollectable)
 /// and the first panic of a `Drop`: panics are caught and the loop goes on.
-pub(crate) fn delete_garbage(unreachable: &GcList) -> (usize, Option<PanicPayload>) {
+pub(crate) fn delete_garbage(
+    unreachable: &GcList,
+    report_uncollectable: bool,
+) -> (usize, Option<PanicPayload>) {
     let mut uncollectable = 0;
     let still_referenced = GcList::new();
     let mut first_panic = None;
@@ -83,7 +88,31 @@ pub(crate) fn delete_garbage(unreachable: &GcList) -> (usize, Option<PanicPayloa
             unsafe { release_implicit_weak(header) };
         } else {
             uncollectable += 1;
+            if report_uncollectable {
+                let object = debug::describe(header);
+                log::warn!(target: debug::TARGET, "uncollectable {object}");
+            }
         }
     }
     (uncollectable, first_panic)
+}
+
+/// `DEBUG_SAVEALL`: instead of freeing the garbage, keep every object alive
+/// in `gc::garbage()`. The objects survive, intact and tracked, into `old`
+/// (generation `old_generation`); the collector's holds are released.
+pub(crate) fn save_garbage(unreachable: &GcList, old: &GcList, old_generation: usize) {
+    while let Some(links) = unreachable.first() {
+        // SAFETY: a live, held object of the list.
+        let header = unsafe { object_header(links) };
+        // SAFETY: as above; `old` is a live list.
+        unsafe {
+            unlink(links);
+            links.as_ref().survive_into(old_generation);
+            old.push_back(links);
+        }
+        // SAFETY: a live object with an intact value.
+        debug::save(unsafe { GcAny::from_header(header) });
+        // SAFETY: as above. The new handle holds a count: this cannot reach 0.
+        unsafe { header.as_ref() }.dec_strong();
+    }
 }

@@ -25,6 +25,7 @@
 //! list, and the lists are the only working memory (apart from the small
 //! queue of deferred destructions).
 
+pub(crate) mod debug;
 pub(crate) mod deduce;
 pub(crate) mod delete;
 pub(crate) mod generations;
@@ -40,6 +41,7 @@ use std::time::Instant;
 use crate::destroy::destroy_unreferenced;
 use crate::header::{GcHeader, GcLinks, links_of};
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
+use debug::DebugFlags;
 use list::GcList;
 use stats::{CollectionInfo, Phase, run_callbacks};
 
@@ -65,6 +67,12 @@ pub(crate) fn collect(generation: usize) -> usize {
         };
         let mut first_panic = run_callbacks(Phase::Start, &info);
 
+        let debug = heap.debug_flags();
+        if debug.contains(DebugFlags::STATS) {
+            let sizes: Vec<usize> = heap.generations.iter().map(GcList::len).collect();
+            log::info!(target: debug::TARGET, "collecting generation {generation}...");
+            log::info!(target: debug::TARGET, "objects in each generation: {sizes:?}");
+        }
         // What the start callbacks allocated is part of this collection.
         clear_new_flags(heap);
         heap.counters.start_collection(generation);
@@ -81,7 +89,7 @@ pub(crate) fn collect(generation: usize) -> usize {
             old_index,
             armed: true,
         };
-        let outcome = collect_region(heap, &young, &unreachable, old, generation);
+        let outcome = collect_region(heap, &young, &unreachable, old, generation, debug);
         restore.armed = false;
         clear_new_flags(heap);
 
@@ -92,6 +100,15 @@ pub(crate) fn collect(generation: usize) -> usize {
         info.uncollectable = outcome.uncollectable;
         info.candidates = outcome.candidates;
         info.duration = start.elapsed();
+        if debug.contains(DebugFlags::STATS) {
+            log::info!(
+                target: debug::TARGET,
+                "done, {} unreachable, {} uncollectable, {:.4}s elapsed",
+                info.collected,
+                info.uncollectable,
+                info.duration.as_secs_f64()
+            );
+        }
         let stats = &heap.stats[generation];
         let mut totals = stats.get();
         totals.add(&info);
@@ -141,6 +158,7 @@ fn collect_region(
     unreachable: &GcList,
     old: &GcList,
     generation: usize,
+    debug: DebugFlags,
 ) -> Outcome {
     let deduced = deduce::deduce_unreachable(heap, young, unreachable, generation);
     debug_assert_eq!(
@@ -154,7 +172,20 @@ fn collect_region(
     old.append(young);
 
     let mut panic = destroy_deferred(deduced.deferred);
-    let (uncollectable, delete_panic) = delete::delete_garbage(unreachable);
+    if debug.contains(DebugFlags::COLLECTABLE) {
+        unreachable.for_each(|links| {
+            // SAFETY: a live object of the list.
+            let object = debug::describe(unsafe { list::object_header(links) });
+            log::info!(target: debug::TARGET, "collectable {object}");
+        });
+    }
+    let survivor_generation = (generation + 1).min(NUM_GENERATIONS - 1);
+    let (uncollectable, delete_panic) = if debug.contains(DebugFlags::SAVEALL) {
+        delete::save_garbage(unreachable, old, survivor_generation);
+        (0, None)
+    } else {
+        delete::delete_garbage(unreachable, debug.contains(DebugFlags::UNCOLLECTABLE))
+    };
     if let Some(payload) = delete_panic {
         panic.get_or_insert(payload);
     }

@@ -6,6 +6,7 @@
 mod api;
 mod collect;
 mod common;
+mod debug;
 mod deep;
 mod derive;
 mod generations;
