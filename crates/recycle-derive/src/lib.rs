@@ -4,6 +4,9 @@
 //! enums) except those marked `#[trace(skip)]`, and `MAY_CONTAIN_GC` is the
 //! `||` of the fields' values. Each type parameter gets a `Trace` bound.
 //!
+//! `#[trace(finalize)]` on the type declares a finalizer: the derived impl
+//! sets `HAS_FINALIZER` and calls the type's `recycle::Finalize` impl.
+//!
 //! A field whose type names the type being derived (`Option<Box<Self>>`,
 //! `Vec<Tree>`) counts as "may contain a `Gc`" without asking the compiler,
 //! which would otherwise loop evaluating the constant. For types that are
@@ -35,6 +38,7 @@ pub fn derive_trace(input: TokenStream) -> TokenStream {
 struct TraceAttr {
     skip: bool,
     tracked: bool,
+    finalize: bool,
 }
 
 fn parse_attrs(attrs: &[Attribute], on_field: bool) -> syn::Result<TraceAttr> {
@@ -47,10 +51,13 @@ fn parse_attrs(attrs: &[Attribute], on_field: bool) -> syn::Result<TraceAttr> {
             } else if !on_field && meta.path.is_ident("tracked") {
                 out.tracked = true;
                 Ok(())
+            } else if !on_field && meta.path.is_ident("finalize") {
+                out.finalize = true;
+                Ok(())
             } else if on_field {
                 Err(meta.error("expected `#[trace(skip)]` on a field"))
             } else {
-                Err(meta.error("expected `#[trace(tracked)]` on a type"))
+                Err(meta.error("expected `#[trace(tracked)]` or `#[trace(finalize)]` on a type"))
             }
         })?;
     }
@@ -104,10 +111,23 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         quote! { false #(|| #may_contain)* }
     };
 
+    let finalizer = if container.finalize {
+        quote! {
+            const HAS_FINALIZER: bool = true;
+
+            fn finalize(&self) {
+                <Self as ::recycle::Finalize>::finalize(self)
+            }
+        }
+    } else {
+        quote! {}
+    };
+
     Ok(quote! {
         #[automatically_derived]
         impl #impl_generics ::recycle::Trace for #name #ty_generics #where_clause {
             const MAY_CONTAIN_GC: bool = #may_contain_gc;
+            #finalizer
 
             #[inline]
             #[allow(unused_variables)]

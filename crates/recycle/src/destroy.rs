@@ -142,6 +142,16 @@ impl Drop for DepthGuard<'_> {
 pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
     // SAFETY: live until `release_implicit_weak` below.
     let h = unsafe { header.as_ref() };
+    // SAFETY: forwarded contract.
+    let finalizer_panic = match unsafe { run_finalizer(header) } {
+        Finalized::Resurrected(panic) => {
+            if let Some(payload) = panic {
+                resume_unwind(payload);
+            }
+            return;
+        }
+        Finalized::Dead(panic) => panic,
+    };
     if h.is_tracked_type() {
         // SAFETY: tracked type, so it has links; lists hold live objects only.
         unsafe {
@@ -167,6 +177,48 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
         unsafe { (h.vtable().drop_value)(header) }
     }
     drop(release);
+    if let Some(payload) = finalizer_panic {
+        resume_unwind(payload);
+    }
+}
+
+/// What became of an object whose finalizer was due.
+enum Finalized {
+    /// Still unreferenced (or it had no finalizer to run): destroy it.
+    Dead(Option<Box<dyn std::any::Any + Send>>),
+    /// The finalizer stored a new handle to it somewhere: it lives on.
+    Resurrected(Option<Box<dyn std::any::Any + Send>>),
+}
+
+/// PEP 442 on the reference-counting path: runs the object's finalizer if it
+/// has one that has not run yet. For the finalizer's duration the object
+/// holds one temporary strong count (so `Weak::upgrade` can resurrect it);
+/// if more than that remains afterwards, the object was resurrected. A panic
+/// in the finalizer is caught and handed back, to be re-raised once the
+/// object is dealt with.
+///
+/// # Safety
+///
+/// - As [`destroy_now`].
+unsafe fn run_finalizer(header: NonNull<GcHeader>) -> Finalized {
+    // SAFETY: per the contract, a live object.
+    let h = unsafe { header.as_ref() };
+    let Some(finalize) = h.vtable().finalize else {
+        return Finalized::Dead(None);
+    };
+    if h.is_dead() || h.is_finalized() {
+        return Finalized::Dead(None);
+    }
+    h.set_finalized();
+    h.set_strong(1);
+    // SAFETY: a live object with an initialized value; the temporary count
+    // keeps it alive while the finalizer runs.
+    let panic = catch_unwind(AssertUnwindSafe(|| unsafe { finalize(header) })).err();
+    if h.dec_strong() > 0 {
+        Finalized::Resurrected(panic)
+    } else {
+        Finalized::Dead(panic)
+    }
 }
 
 /// Gives up the weak handle that all strong handles share; frees the memory

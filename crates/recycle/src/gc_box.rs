@@ -29,6 +29,8 @@ pub(crate) struct VTable {
     pub(crate) trace: unsafe fn(NonNull<GcHeader>, &mut Tracer),
     /// Drops the value in place.
     pub(crate) drop_value: unsafe fn(NonNull<GcHeader>),
+    /// Runs the value's finalizer, if the type has one (`T::HAS_FINALIZER`).
+    pub(crate) finalize: Option<unsafe fn(NonNull<GcHeader>)>,
     /// `core::any::type_name::<T>()`.
     pub(crate) type_name: fn() -> &'static str,
     /// `TypeId::of::<T>()`, for `GcAny::downcast`.
@@ -66,6 +68,11 @@ impl<T: Trace + 'static> VTableFor<T> {
         tracked: T::MAY_CONTAIN_GC,
         trace: trace_value::<T>,
         drop_value: drop_value::<T>,
+        finalize: if T::HAS_FINALIZER {
+            Some(finalize_value::<T>)
+        } else {
+            None
+        },
         type_name: core::any::type_name::<T>,
         type_id: core::any::TypeId::of::<T>,
         alloc_layout: Self::ALLOC,
@@ -81,6 +88,15 @@ unsafe fn trace_value<T: Trace>(header: NonNull<GcHeader>, tracer: &mut Tracer) 
     // SAFETY: per the contract the value is initialized; we only read it.
     let value = unsafe { &(*header.cast::<GcBox<T>>().as_ptr()).value };
     value.trace(tracer);
+}
+
+/// # Safety
+///
+/// - As [`trace_value`].
+unsafe fn finalize_value<T: Trace>(header: NonNull<GcHeader>) {
+    // SAFETY: per the contract the value is initialized; we only read it.
+    let value = unsafe { &(*header.cast::<GcBox<T>>().as_ptr()).value };
+    value.finalize();
 }
 
 /// # Safety

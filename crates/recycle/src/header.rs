@@ -183,12 +183,10 @@ impl GcHeader {
         self.set_header_flag(DEAD, true)
     }
 
-    #[allow(dead_code)] // used by finalizers (next milestone)
     pub(crate) fn is_finalized(&self) -> bool {
         self.header_flags() & FINALIZED != 0
     }
 
-    #[allow(dead_code)] // used by finalizers (next milestone)
     pub(crate) fn set_finalized(&self) {
         self.set_header_flag(FINALIZED, true)
     }

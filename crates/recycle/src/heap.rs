@@ -32,6 +32,8 @@ pub(crate) struct Heap {
     pub(crate) stats: [Cell<GenerationStats>; NUM_GENERATIONS],
     /// A collection is running; nested `collect()` calls return 0.
     pub(crate) collecting: Cell<bool>,
+    /// The collector is running the finalizers of its garbage.
+    pub(crate) finalizing: Cell<bool>,
     /// Some object was flagged `NEW` (allocated while `collecting`).
     pub(crate) allocated_while_collecting: Cell<bool>,
     /// While user `trace` code may run (the collector walks its lists), objects
@@ -59,6 +61,7 @@ impl Heap {
                 Cell::new(GenerationStats::ZERO),
             ],
             collecting: Cell::new(false),
+            finalizing: Cell::new(false),
             allocated_while_collecting: Cell::new(false),
             deferred: Cell::new(ptr::null_mut()),
             destroy_depth: Cell::new(0),

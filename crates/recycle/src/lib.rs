@@ -89,7 +89,7 @@ pub use any::GcAny;
 pub use handle::Gc;
 #[cfg(feature = "derive")]
 pub use recycle_derive::Trace;
-pub use trace::{Trace, Tracer};
+pub use trace::{Finalize, Trace, Tracer};
 pub use weak::Weak;
 
 /// The README's example compiles and runs as a doctest.

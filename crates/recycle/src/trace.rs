@@ -60,15 +60,86 @@ pub trait Trace {
     /// Can a value of this type (transitively) own a `Gc`? See the trait docs.
     const MAY_CONTAIN_GC: bool = true;
 
+    /// Does this type have a finalizer? `#[trace(finalize)]` on a derived
+    /// type sets it (see [`Finalize`]); a hand-written impl that overrides
+    /// [`Trace::finalize`] sets it too.
+    const HAS_FINALIZER: bool = false;
+
     /// Reports each `Gc` this value owns by calling `trace` on it.
     fn trace(&self, tracer: &mut Tracer);
+
+    /// The finalizer, run by the collector at most once, before the value is
+    /// destroyed, when `HAS_FINALIZER` is `true`. See [`Finalize`].
+    fn finalize(&self) {}
+}
+
+/// A finalizer, as PEP 442 defines them for Python's `__del__`: code that
+/// runs once before an object is destroyed, while everything it can see is
+/// still intact, and that may resurrect the object.
+///
+/// Declare one on a derived type with `#[trace(finalize)]`:
+///
+/// ```
+/// use std::cell::{Cell, RefCell};
+/// use recycle::{Finalize, Gc, Trace, gc};
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Resource {
+///     peer: RefCell<Option<Gc<Resource>>>,
+///     closed: Cell<bool>,
+/// }
+///
+/// impl Finalize for Resource {
+///     fn finalize(&self) {
+///         // Runs before any value of the cycle is dropped: the peer is intact.
+///         if let Some(peer) = &*self.peer.borrow() {
+///             assert!(!peer.closed.get() || peer.closed.get());
+///         }
+///         self.closed.set(true);
+///     }
+/// }
+///
+/// let a = Gc::new(Resource { peer: RefCell::new(None), closed: Cell::new(false) });
+/// *a.peer.borrow_mut() = Some(a.clone());
+/// drop(a);
+/// assert_eq!(gc::collect(), 1);
+/// ```
+///
+/// # The rules (PEP 442)
+///
+/// - A finalizer runs **exactly once** per object, before the object is
+///   destroyed, whichever way it dies: its last handle dropped, or found in a
+///   garbage cycle. [`gc::is_finalized`](crate::gc::is_finalized) tells
+///   whether it ran.
+/// - For a garbage cycle, **every** finalizer of the cycle runs before **any**
+///   value of it is dropped, so each sees every object intact, and `Drop`
+///   then runs on all of them as usual.
+/// - A finalizer may **resurrect** its object (or others of the garbage) by
+///   storing a handle to it somewhere reachable, for example by upgrading a
+///   `Weak` to itself: the object, and everything it reaches, then survives
+///   intact, is not counted by `collect()`, and its finalizer never runs
+///   again, even when it dies later.
+///
+/// # Weak handles
+///
+/// Weak handles to garbage keep working until the finalizers of that garbage
+/// have run (so a finalizer can resurrect through a `Weak`); after that they
+/// upgrade only if their object was resurrected. This is CPython 3.15's
+/// order (it clears callback-free weak references after finalizers, gh-135552);
+/// CPython 3.14 and earlier cleared them before.
+pub trait Finalize {
+    /// The finalizer. It gets `&self`; to resurrect the object, upgrade a
+    /// `Weak` to it, or clone a `Gc` to it from another object.
+    fn finalize(&self);
 }
 
 /// What the collector is doing with the edges a `trace` call reports.
 pub(crate) enum TraceAction {
     /// `subtract_refs`: each edge into the collected set (generations up to
-    /// `max_generation`) is an internal reference.
-    SubtractRefs { max_generation: usize },
+    /// `max_generation`, or only objects already marked when `None`) is an
+    /// internal reference.
+    SubtractRefs { max_generation: Option<usize> },
     /// `move_unreachable`: everything reported is reachable.
     MarkReachable { young: *const GcList },
     /// `gc::get_referents`/`get_referrers`: collect handles to everything

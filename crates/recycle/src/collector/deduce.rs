@@ -25,8 +25,7 @@ use super::list::{GcList, object_header, unlink};
 /// an object the first time the walk reaches it or an edge reports it,
 /// whichever comes first.
 ///
-/// `generation` is the oldest generation collected; survivors move to the
-/// next one.
+/// `members` says which objects form the set (see [`Members`]).
 ///
 /// User `trace` code runs during steps 2 and 3, so objects whose last handle
 /// it drops are not destroyed right away (that would unlink objects from the
@@ -42,15 +41,20 @@ pub(crate) fn deduce_unreachable(
     heap: &Heap,
     young: &GcList,
     unreachable: &GcList,
-    generation: usize,
+    members: Members,
 ) -> Deduced {
     let mut deferred = Vec::new();
     heap.deferred.set(&mut deferred);
     let reset = StopDeferring(heap);
 
-    let candidates = subtract_refs(young, generation);
+    let (max_generation, survivor_generation) = match members {
+        Members::Generations(g) => (Some(g), (g + 1).min(NUM_GENERATIONS - 1)),
+        Members::AlreadyUpdated {
+            survivor_generation,
+        } => (None, survivor_generation),
+    };
+    let candidates = subtract_refs(young, max_generation);
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
-    let survivor_generation = (generation + 1).min(NUM_GENERATIONS - 1);
     let found = move_unreachable(young, unreachable, survivor_generation);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
     unreachable.validate("move_unreachable: unreachable", |l| {
@@ -63,6 +67,18 @@ pub(crate) fn deduce_unreachable(
         unreachable: found,
         deferred,
     }
+}
+
+/// Which objects form the set `deduce_unreachable` examines.
+#[derive(Clone, Copy)]
+pub(crate) enum Members {
+    /// The objects of generations `0..=g` (all of them in `young`);
+    /// `update_refs` runs lazily; survivors move to generation `g + 1`.
+    Generations(usize),
+    /// Exactly the objects of `young`, on which the caller already ran
+    /// `update_refs` (`handle_resurrected_objects`); survivors move to the
+    /// given generation.
+    AlreadyUpdated { survivor_generation: usize },
 }
 
 /// What `deduce_unreachable` found.
@@ -99,11 +115,16 @@ pub(crate) fn update_refs(links: NonNull<GcLinks>) {
 
 /// Is an object that `update_refs` has not reached yet one of the objects
 /// being collected? Those are the listed objects of the collected
-/// generations, except objects allocated since the collection began (and
-/// frozen ones, whose generation number is above every real one).
+/// generations (`max_generation`), except objects allocated since the
+/// collection began (and frozen ones, whose generation number is above every
+/// real one). With `None`, the set was marked in advance.
 #[inline(always)]
-pub(crate) fn in_collected_set(links: &GcLinks, max_generation: usize) -> bool {
-    links.is_linked() && !links.is_new() && links.generation() <= max_generation
+pub(crate) fn in_collected_set(links: &GcLinks, max_generation: Option<usize>) -> bool {
+    match max_generation {
+        Some(g) => links.is_linked() && !links.is_new() && links.generation() <= g,
+        // The set was marked in advance: an object not marked is not in it.
+        None => false,
+    }
 }
 
 /// Walks `young` once: `update_refs` on each object not yet updated, then
@@ -113,7 +134,7 @@ pub(crate) fn in_collected_set(links: &GcLinks, max_generation: usize) -> bool {
 /// it `KEEP_ALIVE` instead of going below zero.
 ///
 /// Returns the number of objects walked.
-fn subtract_refs(young: &GcList, max_generation: usize) -> usize {
+fn subtract_refs(young: &GcList, max_generation: Option<usize>) -> usize {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs { max_generation });
     let mut walked = 0;
     young.for_each(|links| {

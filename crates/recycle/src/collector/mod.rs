@@ -28,6 +28,7 @@
 pub(crate) mod debug;
 pub(crate) mod deduce;
 pub(crate) mod delete;
+pub(crate) mod finalize;
 pub(crate) mod generations;
 pub(crate) mod introspect;
 pub(crate) mod list;
@@ -160,18 +161,40 @@ fn collect_region(
     generation: usize,
     debug: DebugFlags,
 ) -> Outcome {
-    let deduced = deduce::deduce_unreachable(heap, young, unreachable, generation);
+    // 1. Which objects are garbage?
+    let members = deduce::Members::Generations(generation);
+    let deduced = deduce::deduce_unreachable(heap, young, unreachable, members);
     debug_assert_eq!(
         deduced.unreachable,
         unreachable.len(),
         "move_unreachable miscounted"
     );
 
-    // Survivors are promoted to the next generation (`move_unreachable`
-    // already stamped them with its number).
+    // 2. Survivors are promoted to the next generation (`move_unreachable`
+    //    already stamped them with its number).
+    let survivor_generation = (generation + 1).min(NUM_GENERATIONS - 1);
     old.append(young);
 
+    // 3. Objects whose last handle user `trace` code dropped meanwhile.
     let mut panic = destroy_deferred(deduced.deferred);
+
+    // 4. PEP 442: every finalizer of the garbage runs while all of it is
+    //    intact; then whatever a finalizer made reachable again survives.
+    let (ran_finalizers, finalizer_panic) = finalize::finalize_garbage(heap, unreachable);
+    if let Some(payload) = finalizer_panic {
+        panic.get_or_insert(payload);
+    }
+    let mut found = deduced.unreachable;
+    if ran_finalizers {
+        let (resurrected, resurrect_panic) =
+            finalize::handle_resurrected_objects(heap, unreachable, old, survivor_generation);
+        found -= resurrected;
+        if let Some(payload) = resurrect_panic {
+            panic.get_or_insert(payload);
+        }
+    }
+
+    // 5. delete_garbage (or keep it all, for DEBUG_SAVEALL).
     if debug.contains(DebugFlags::COLLECTABLE) {
         unreachable.for_each(|links| {
             // SAFETY: a live object of the list.
@@ -179,7 +202,6 @@ fn collect_region(
             log::info!(target: debug::TARGET, "collectable {object}");
         });
     }
-    let survivor_generation = (generation + 1).min(NUM_GENERATIONS - 1);
     let (uncollectable, delete_panic) = if debug.contains(DebugFlags::SAVEALL) {
         delete::save_garbage(unreachable, old, survivor_generation);
         (0, None)
@@ -191,15 +213,16 @@ fn collect_region(
     }
     Outcome {
         candidates: deduced.candidates,
-        unreachable: deduced.unreachable,
+        unreachable: found,
         uncollectable,
         panic,
     }
 }
 
 /// Has the collector found this object to be garbage, so that it is
-/// destroyed before the collection ends? It is flagged UNREACHABLE and the
-/// collector is past tracing (while tracing, the flag is only tentative).
+/// destroyed before the collection ends? It is flagged UNREACHABLE, and the
+/// collector is neither tracing (the flag is only tentative then) nor running
+/// finalizers (which may still resurrect it, through a `Weak` too).
 ///
 /// Takes the handle's pointer (not a `&GcHeader`): reaching the links in front
 /// of the header needs provenance over the whole allocation.
@@ -210,7 +233,7 @@ pub(crate) fn is_condemned(header: NonNull<GcHeader>) -> bool {
     }
     // SAFETY: tracked type, so it has links, in the same live allocation.
     let links = unsafe { links_of(header).as_ref() };
-    links.is_unreachable() && !with_heap(|heap| heap.is_tracing())
+    links.is_unreachable() && !with_heap(|heap| heap.is_tracing() || heap.finalizing.get())
 }
 
 /// Destroys the objects whose last handle was dropped while user `trace` code

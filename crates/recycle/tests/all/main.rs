@@ -9,6 +9,7 @@ mod common;
 mod debug;
 mod deep;
 mod derive;
+mod finalize;
 mod generations;
 mod introspect;
 mod misuse;
