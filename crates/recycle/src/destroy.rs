@@ -17,6 +17,7 @@ use crate::collector::list::unlink;
 use crate::gc_box::deallocate;
 use crate::header::{GcHeader, links_of};
 use crate::heap::{Heap, with_heap};
+use crate::weakref;
 
 /// Nested destructions allowed before the trashcan takes over. CPython uses
 /// a similar small limit; each level costs one user `Drop` frame or so.
@@ -162,6 +163,15 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
         }
         with_heap(|heap| heap.counters.note_destruction());
     }
+    // Weak callbacks: after the finalizer, once the object is out of every
+    // list (a collection run by a callback cannot see it), before the value
+    // goes. `Weak::upgrade` already returns `None` (strong is 0).
+    let callback_panic = if h.has_weak_callbacks() {
+        weakref::run_callbacks(weakref::take_callbacks(header))
+    } else {
+        None
+    };
+    let finalizer_panic = finalizer_panic.or(callback_panic);
     /// Releases the implicit weak handle on scope exit, also when unwinding.
     struct ReleaseWeak(NonNull<GcHeader>);
     impl Drop for ReleaseWeak {

@@ -12,7 +12,8 @@
 //!  +------------------------------------------+  (GcLinks, 24 bytes, like CPython's PyGC_Head)
 //!  | strong   : u32                            |  Gc handles
 //!  | weak     : u32                            |  Weak handles, +1 owned by all strong handles
-//!  | vtable   : &'static VTable | flag bits    |  bit 0: DEAD, bit 1: FINALIZED, bit 2: spare
+//!  | vtable   : &'static VTable | flag bits    |  bit 0: DEAD, bit 1: FINALIZED,
+//!  |                                           |  bit 2: HAS_WEAK_CALLBACKS
 //!  +------------------------------------------+  (GcHeader, 16 bytes) <── every Gc/Weak points here
 //!  | value    : T                              |
 //!  +------------------------------------------+
@@ -51,6 +52,9 @@ use crate::gc_box::VTable;
 const DEAD: usize = 0b001;
 /// Header bit: the value's finalizer has run (PEP 442's "at most once").
 const FINALIZED: usize = 0b010;
+/// Header bit: some `WeakRef` with a callback was made to this object (the
+/// registry has the callbacks; this bit spares looking there).
+const HAS_WEAK_CALLBACKS: usize = 0b100;
 /// All header flag bits; a `VTable` is aligned to at least 8 bytes.
 const HEADER_FLAGS: usize = 0b111;
 
@@ -189,6 +193,14 @@ impl GcHeader {
 
     pub(crate) fn set_finalized(&self) {
         self.set_header_flag(FINALIZED, true)
+    }
+
+    pub(crate) fn has_weak_callbacks(&self) -> bool {
+        self.header_flags() & HAS_WEAK_CALLBACKS != 0
+    }
+
+    pub(crate) fn set_has_weak_callbacks(&self) {
+        self.set_header_flag(HAS_WEAK_CALLBACKS, true)
     }
 
     /// Is this object of a type the collector tracks (so it has `GcLinks`)?

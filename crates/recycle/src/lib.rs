@@ -84,6 +84,7 @@ mod header;
 mod heap;
 mod trace;
 mod weak;
+mod weakref;
 
 pub use any::GcAny;
 pub use handle::Gc;
@@ -91,6 +92,7 @@ pub use handle::Gc;
 pub use recycle_derive::Trace;
 pub use trace::{Finalize, Trace, Tracer};
 pub use weak::Weak;
+pub use weakref::WeakRef;
 
 /// The README's example compiles and runs as a doctest.
 #[cfg(doctest)]

@@ -156,6 +156,8 @@ pub struct Tracer {
     current: *const GcLinks,
     /// `MarkReachable`: objects moved back from the unreachable list.
     moved_back: usize,
+    /// `SubtractRefs`: the callback-bearing `WeakRef`s reported, by owner.
+    weak_refs: Vec<(NonNull<GcLinks>, u64)>,
 }
 
 impl Tracer {
@@ -164,6 +166,20 @@ impl Tracer {
             action,
             current: core::ptr::null(),
             moved_back: 0,
+            weak_refs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn take_weak_refs(&mut self) -> Vec<(NonNull<GcLinks>, u64)> {
+        core::mem::take(&mut self.weak_refs)
+    }
+
+    /// A `WeakRef` with a callback, inside the value being traced.
+    pub(crate) fn visit_weak_ref(&mut self, key: u64) {
+        if let (TraceAction::SubtractRefs { .. }, Some(owner)) =
+            (&self.action, NonNull::new(self.current.cast_mut()))
+        {
+            self.weak_refs.push((owner, key));
         }
     }
 

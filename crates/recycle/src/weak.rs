@@ -46,6 +46,16 @@ impl<T: ?Sized> Weak<T> {
         }
     }
 
+    /// The referent's header pointer (with the allocation's provenance), or
+    /// `None` for `Weak::new()`.
+    pub(crate) fn header_ptr(&self) -> Option<NonNull<GcHeader>> {
+        if self.ptr.cast::<u8>().addr().get() == usize::MAX {
+            None
+        } else {
+            Some(self.ptr.cast())
+        }
+    }
+
     fn header(&self) -> Option<&GcHeader> {
         if self.ptr.cast::<u8>().addr().get() == usize::MAX {
             None

@@ -53,7 +53,7 @@ pub(crate) fn deduce_unreachable(
             survivor_generation,
         } => (None, survivor_generation),
     };
-    let candidates = subtract_refs(young, max_generation);
+    let (candidates, weak_ref_owners) = subtract_refs(young, max_generation);
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
     let found = move_unreachable(young, unreachable, survivor_generation);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
@@ -66,6 +66,7 @@ pub(crate) fn deduce_unreachable(
         candidates,
         unreachable: found,
         deferred,
+        weak_ref_owners,
     }
 }
 
@@ -89,6 +90,8 @@ pub(crate) struct Deduced {
     pub(crate) unreachable: usize,
     /// Objects whose last handle user `trace` code dropped meanwhile.
     pub(crate) deferred: Vec<NonNull<GcHeader>>,
+    /// Which object's value holds which callback-bearing `WeakRef`.
+    pub(crate) weak_ref_owners: Vec<(NonNull<GcLinks>, u64)>,
 }
 
 /// Ends deferred destruction when tracing is over, also on a panic.
@@ -133,8 +136,12 @@ pub(crate) fn in_collected_set(links: &GcLinks, max_generation: Option<usize>) -
 /// A `trace` that reports more edges to an object than it has handles marks
 /// it `KEEP_ALIVE` instead of going below zero.
 ///
-/// Returns the number of objects walked.
-fn subtract_refs(young: &GcList, max_generation: Option<usize>) -> usize {
+/// Returns the number of objects walked, and the `WeakRef`s their values
+/// reported, with their owners.
+fn subtract_refs(
+    young: &GcList,
+    max_generation: Option<usize>,
+) -> (usize, Vec<(NonNull<GcLinks>, u64)>) {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs { max_generation });
     let mut walked = 0;
     young.for_each(|links| {
@@ -147,7 +154,7 @@ fn subtract_refs(young: &GcList, max_generation: Option<usize>) -> usize {
         // SAFETY: as above.
         unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
     });
-    walked
+    (walked, tracer.take_weak_refs())
 }
 
 /// Moves every object that is not reachable from an object with external

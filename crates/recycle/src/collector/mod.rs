@@ -33,6 +33,7 @@ pub(crate) mod generations;
 pub(crate) mod introspect;
 pub(crate) mod list;
 pub(crate) mod stats;
+pub(crate) mod weakrefs;
 
 use core::ptr::NonNull;
 use std::any::Any;
@@ -48,7 +49,7 @@ use stats::{CollectionInfo, Phase, run_callbacks};
 
 /// A panic caught while user code ran inside a collection, re-raised once
 /// the collection has finished.
-type PanicPayload = Box<dyn Any + Send + 'static>;
+pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
 
 /// Collects generations `0..=generation` of this thread's heap; returns the
 /// number of unreachable objects found. A nested call (from `Drop`, `trace`,
@@ -175,6 +176,10 @@ fn collect_region(
     let survivor_generation = (generation + 1).min(NUM_GENERATIONS - 1);
     old.append(young);
 
+    // Callback-bearing weak handles that live inside the garbage: noted now,
+    // while every garbage object is held (deferred ones are not).
+    let garbage_weak_refs = weakrefs::owned_by_garbage(deduced.weak_ref_owners);
+
     // 3. Objects whose last handle user `trace` code dropped meanwhile.
     let mut panic = destroy_deferred(deduced.deferred);
 
@@ -194,7 +199,8 @@ fn collect_region(
         }
     }
 
-    // 5. delete_garbage (or keep it all, for DEBUG_SAVEALL).
+    // 5. delete_garbage (or keep it all, for DEBUG_SAVEALL), after the weak
+    //    callbacks of what is now certain to die.
     if debug.contains(DebugFlags::COLLECTABLE) {
         unreachable.for_each(|links| {
             // SAFETY: a live object of the list.
@@ -206,6 +212,9 @@ fn collect_region(
         delete::save_garbage(unreachable, old, survivor_generation);
         (0, None)
     } else {
+        if let Some(payload) = weakrefs::handle_weakref_callbacks(unreachable, garbage_weak_refs) {
+            panic.get_or_insert(payload);
+        }
         delete::delete_garbage(unreachable, debug.contains(DebugFlags::UNCOLLECTABLE))
     };
     if let Some(payload) = delete_panic {

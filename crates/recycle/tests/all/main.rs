@@ -15,3 +15,4 @@ mod introspect;
 mod misuse;
 mod model;
 mod weak;
+mod weakref;

@@ -1,0 +1,180 @@
+//! [`WeakRef<T>`]: a weak handle with a callback, as Python's
+//! `weakref.ref(obj, callback)`, and the per-thread registry of callbacks.
+
+use core::cell::RefCell;
+use core::fmt;
+use core::ptr::NonNull;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::collector::PanicPayload;
+use crate::handle::Gc;
+use crate::header::GcHeader;
+use crate::trace::{Trace, Tracer};
+use crate::weak::Weak;
+
+/// A weak handle whose callback runs once, when its referent dies.
+///
+/// Made by [`Gc::downgrade_with_callback`]. The callback runs after the
+/// referent's finalizer (if any), once the referent is sure to die, whichever
+/// way it dies: its last strong handle dropped, or found in a garbage cycle.
+/// When several `WeakRef`s to one object have callbacks, the newest runs
+/// first. By then [`WeakRef::upgrade`] returns `None`.
+///
+/// The callback belongs to this handle: dropping the `WeakRef` before its
+/// referent dies cancels it. In particular, as in CPython, during a
+/// collection a callback runs only if its `WeakRef` is not itself part of
+/// the garbage (a `WeakRef` inside a garbage value dies with it).
+///
+/// A callback may allocate, drop handles and call `gc::collect()` (which
+/// returns 0 while a collection runs). A panic in it is caught; the other
+/// callbacks still run, and the panic continues from the drop or the
+/// `collect()` that killed the referent.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use recycle::Gc;
+///
+/// let died = Rc::new(Cell::new(false));
+/// let flag = died.clone();
+/// let obj = Gc::new(5u32);
+/// let weak = Gc::downgrade_with_callback(&obj, move || flag.set(true));
+/// drop(obj);
+/// assert!(died.get());
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakRef<T: ?Sized> {
+    weak: Weak<T>,
+    key: u64,
+}
+
+impl<T: ?Sized> WeakRef<T> {
+    pub(crate) fn new(weak: Weak<T>, callback: Box<dyn FnOnce()>) -> WeakRef<T> {
+        let referent = weak
+            .header_ptr()
+            .expect("a Weak made from a Gc has a referent");
+        // SAFETY: the weak handle keeps the allocation alive.
+        unsafe { referent.as_ref() }.set_has_weak_callbacks();
+        let key = REGISTRY.with(|r| {
+            let mut r = r.borrow_mut();
+            r.next_key += 1;
+            let key = r.next_key;
+            r.by_referent
+                .entry(referent)
+                .or_default()
+                .push((key, callback));
+            key
+        });
+        WeakRef { weak, key }
+    }
+
+    /// A strong handle, if the referent is alive (as [`Weak::upgrade`]).
+    pub fn upgrade(&self) -> Option<Gc<T>> {
+        self.weak.upgrade()
+    }
+
+    /// The plain weak handle (without the callback).
+    pub fn weak(&self) -> &Weak<T> {
+        &self.weak
+    }
+
+    /// Is the callback still to run (not run, not cancelled)?
+    pub fn callback_pending(&self) -> bool {
+        let Some(referent) = self.weak.header_ptr() else {
+            return false;
+        };
+        REGISTRY
+            .try_with(|r| {
+                r.borrow()
+                    .by_referent
+                    .get(&referent)
+                    .is_some_and(|entries| entries.iter().any(|(k, _)| *k == self.key))
+            })
+            .unwrap_or(false)
+    }
+}
+
+impl<T: ?Sized> Drop for WeakRef<T> {
+    /// Cancels the callback if it has not run.
+    fn drop(&mut self) {
+        let Some(referent) = self.weak.header_ptr() else {
+            return;
+        };
+        let key = self.key;
+        // The callback is dropped after the registry borrow ends: dropping it
+        // may run arbitrary code (it may own handles).
+        let cancelled = REGISTRY.try_with(|r| {
+            let mut r = r.borrow_mut();
+            let entries = r.by_referent.get_mut(&referent)?;
+            let index = entries.iter().position(|(k, _)| *k == key)?;
+            let (_, callback) = entries.remove(index);
+            if entries.is_empty() {
+                r.by_referent.remove(&referent);
+            }
+            Some(callback)
+        });
+        drop(cancelled);
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for WeakRef<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(WeakRef)")
+    }
+}
+
+/// A `WeakRef` reports itself, so that the collector knows which callbacks
+/// belong to handles inside garbage (those are not called). It counts as
+/// possibly holding a `Gc` so that its owner is tracked.
+impl<T: ?Sized> Trace for WeakRef<T> {
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.visit_weak_ref(self.key);
+    }
+}
+
+/// A registered callback and the key of the `WeakRef` it belongs to.
+pub(crate) type Entry = (u64, Box<dyn FnOnce()>);
+
+struct Registry {
+    next_key: u64,
+    /// Callbacks by referent, oldest first.
+    by_referent: HashMap<NonNull<GcHeader>, Vec<Entry>>,
+}
+
+thread_local! {
+    static REGISTRY: RefCell<Registry> = RefCell::new(Registry {
+        next_key: 0,
+        by_referent: HashMap::new(),
+    });
+}
+
+/// The callbacks registered on `referent`, newest first, removed from the
+/// registry (so each runs at most once).
+pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Vec<Entry> {
+    let mut entries = REGISTRY
+        .try_with(|r| r.borrow_mut().by_referent.remove(&referent))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    entries.reverse();
+    entries
+}
+
+/// Runs callbacks in order, catching panics; returns the first panic.
+pub(crate) fn run_callbacks(callbacks: Vec<Entry>) -> Option<PanicPayload> {
+    let mut first_panic = None;
+    for (_, callback) in callbacks {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
+            first_panic.get_or_insert(payload);
+        }
+    }
+    first_panic
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// Makes a [`WeakRef`] whose `callback` runs once when this object dies
+    /// (Python's `weakref.ref(obj, callback)`).
+    pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce() + 'static) -> WeakRef<T> {
+        WeakRef::new(Gc::downgrade(this), Box::new(callback))
+    }
+}
