@@ -84,7 +84,7 @@ mod header;
 mod heap;
 mod trace;
 mod weak;
-mod weakref;
+pub mod weakref;
 
 pub use any::GcAny;
 pub use handle::Gc;

@@ -15,4 +15,5 @@ mod introspect;
 mod misuse;
 mod model;
 mod weak;
+mod weak_collections;
 mod weakref;

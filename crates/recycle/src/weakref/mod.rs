@@ -1,5 +1,9 @@
-//! [`WeakRef<T>`]: a weak handle with a callback, as Python's
-//! `weakref.ref(obj, callback)`, and the per-thread registry of callbacks.
+//! Weak references with callbacks and what is built on them, after Python's
+//! `weakref` module: [`WeakRef`] (`weakref.ref(obj, callback)`), the weak
+//! collections [`WeakValueMap`], [`WeakKeyMap`] and [`WeakSet`], and
+//! [`finalize`] (`weakref.finalize`).
+//!
+//! Plain weak handles without callbacks are [`Weak`](crate::Weak).
 
 use core::cell::RefCell;
 use core::fmt;
@@ -12,6 +16,12 @@ use crate::handle::Gc;
 use crate::header::GcHeader;
 use crate::trace::{Trace, Tracer};
 use crate::weak::Weak;
+
+mod finalizer;
+mod maps;
+
+pub use finalizer::{Finalizer, finalize};
+pub use maps::{WeakKeyMap, WeakSet, WeakValueMap};
 
 /// A weak handle whose callback runs once, when its referent dies.
 ///

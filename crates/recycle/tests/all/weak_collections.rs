@@ -1,0 +1,205 @@
+//! WeakValueMap, WeakKeyMap, WeakSet and finalize. Tests that follow
+//! CPython's Lib/test/test_weakref.py name it.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use recycle::weakref::{WeakKeyMap, WeakSet, WeakValueMap, finalize};
+use recycle::{Gc, gc};
+
+use crate::common::{Node, Tally};
+
+#[test]
+fn weak_value_map_entries_vanish_with_their_values() {
+    // test_weakref.MappingTestCase.test_weak_values
+    let map = WeakValueMap::new();
+    let tally = Tally::new();
+    let nodes: Vec<_> = (0..10).map(|i| Node::new(i, &tally)).collect();
+    for n in &nodes {
+        assert!(map.insert(n.id, n).is_none());
+    }
+    assert_eq!(map.len(), 10);
+    assert_eq!(map.get(&3).unwrap().id, 3);
+    let cyclic = nodes[9].clone();
+    cyclic.link(&cyclic);
+    drop(nodes);
+    drop(cyclic);
+    assert_eq!(map.len(), 1, "nine died by counting; the cycle is waiting");
+    assert!(map.contains_key(&9));
+    assert_eq!(gc::collect(), 1);
+    assert!(map.is_empty(), "and vanished when collected");
+}
+
+#[test]
+fn weak_value_map_insert_remove_retain() {
+    let map = WeakValueMap::new();
+    let a = Gc::new(String::from("a"));
+    let b = Gc::new(String::from("b"));
+    assert!(map.insert("k", &a).is_none());
+    let old = map.insert("k", &b).unwrap();
+    assert!(Gc::ptr_eq(&old, &a));
+    drop(a);
+    drop(old);
+    assert_eq!(
+        *map.get("k").unwrap(),
+        "b",
+        "the replaced value's death changes nothing"
+    );
+    map.insert("other", &b);
+    map.retain(|k, _| *k == "other");
+    assert_eq!(map.len(), 1);
+    assert!(map.remove("other").is_some());
+    assert!(map.is_empty());
+}
+
+#[test]
+fn weak_values_destroyed_while_iterating() {
+    // test_weakref.MappingTestCase.test_weak_values_destroy_while_iterating
+    let map = WeakValueMap::new();
+    let mut values: Vec<Gc<u32>> = (0..20).map(Gc::new).collect();
+    for (i, v) in values.iter().enumerate() {
+        map.insert(i, v);
+    }
+    let mut seen = 0;
+    for (k, v) in map.iter() {
+        assert_eq!(*v, k as u32);
+        seen += 1;
+        if seen == 1 {
+            // Kill every other value mid-iteration (except the one we hold).
+            values = values
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 0 || *i == k)
+                .map(|(_, v)| v)
+                .collect();
+        }
+    }
+    assert!(
+        seen <= 11 && seen >= 10,
+        "the dead ones were skipped: {seen}"
+    );
+    assert_eq!(map.len(), values.len());
+}
+
+#[test]
+fn weak_key_map_drops_values_when_keys_die() {
+    // test_weakref.MappingTestCase.test_weak_keys
+    let map = WeakKeyMap::new();
+    let tally = Tally::new();
+    let key = Node::new(0, &tally);
+    let value_tally = Tally::new();
+    map.insert(&key, Rc::new(value_tally.token()));
+    assert!(map.contains_key(&key));
+    assert_eq!(map.with(&key, |v| Rc::strong_count(v)), Some(1));
+    let same_value_other_key = Node::new(1, &tally);
+    assert!(
+        !map.contains_key(&same_value_other_key),
+        "keys compare by identity"
+    );
+    key.link(&key);
+    drop(key);
+    assert_eq!(map.len(), 1);
+    assert_eq!(value_tally.dropped(), 0);
+    gc::collect();
+    assert!(map.is_empty());
+    assert_eq!(value_tally.dropped(), 1, "the value went with its key");
+}
+
+#[test]
+fn weak_keys_destroyed_while_iterating() {
+    // test_weakref.MappingTestCase.test_weak_keys_destroy_while_iterating
+    let map = WeakKeyMap::new();
+    let mut keys: Vec<Gc<u32>> = (0..20).map(Gc::new).collect();
+    for k in &keys {
+        map.insert(k, **k * 10);
+    }
+    let mut seen = 0;
+    for (k, v) in map.iter() {
+        assert_eq!(v, *k * 10);
+        seen += 1;
+        if seen == 1 {
+            keys.retain(|x| **x % 2 == 0 || Gc::ptr_eq(x, &k));
+        }
+    }
+    assert!((10..=11).contains(&seen), "{seen}");
+    assert_eq!(map.len(), keys.len());
+    let removed = map.remove(&keys[0]);
+    assert_eq!(removed, Some(*keys[0] * 10));
+}
+
+#[test]
+fn weak_set_membership_follows_life() {
+    // test_weakset.TestWeakSet.test_len / test_contains
+    let set = WeakSet::new();
+    let a = Gc::new(1u8);
+    let b = Gc::new(2u8);
+    assert!(set.insert(&a));
+    assert!(!set.insert(&a), "already there");
+    assert!(set.insert(&b));
+    assert_eq!(set.len(), 2);
+    assert_eq!(set.iter().map(|x| *x).sum::<u8>(), 3);
+    drop(a);
+    assert_eq!(set.len(), 1);
+    set.retain(|x| **x != 2);
+    assert!(set.is_empty());
+    assert!(!set.contains(&b));
+}
+
+#[test]
+fn finalize_runs_at_death_once() {
+    // test_weakref.FinalizeTestCase.test_finalize
+    let ran = Rc::new(Cell::new(0));
+    let r = ran.clone();
+    let tally = Tally::new();
+    let n = Node::new(0, &tally);
+    n.link(&n);
+    let f = finalize(&n, move || r.set(r.get() + 1));
+    assert!(f.alive());
+    assert!(Gc::ptr_eq(&f.peek().unwrap(), &n));
+    drop(n);
+    assert_eq!(ran.get(), 0);
+    gc::collect();
+    assert_eq!(ran.get(), 1);
+    assert!(!f.alive());
+    assert!(!f.call(), "at most once");
+    assert!(f.peek().is_none());
+    assert_eq!(ran.get(), 1);
+}
+
+#[test]
+fn finalize_call_and_detach() {
+    // test_weakref.FinalizeTestCase.test_finalize and test_detach
+    let ran = Rc::new(Cell::new(0));
+    let obj = Gc::new(5u32);
+    let r = ran.clone();
+    let f = finalize(&obj, move || r.set(r.get() + 1));
+    assert!(f.call());
+    assert!(!f.call());
+    drop(obj.clone());
+    assert_eq!(ran.get(), 1);
+    let r = ran.clone();
+    let g = finalize(&obj, move || r.set(r.get() + 10));
+    let (back, callback) = g.detach().unwrap();
+    assert!(Gc::ptr_eq(&back, &obj));
+    assert!(!g.alive() && g.detach().is_none());
+    drop((back, obj));
+    assert_eq!(ran.get(), 1, "detached: not run at death");
+    callback();
+    assert_eq!(ran.get(), 11);
+}
+
+#[test]
+fn finalizers_of_one_object_run_newest_first() {
+    // test_weakref.FinalizeTestCase.test_order
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let obj = Gc::new(0u8);
+    let fs: Vec<_> = (0..3)
+        .map(|i| {
+            let l = log.clone();
+            finalize(&obj, move || l.borrow_mut().push(i))
+        })
+        .collect();
+    drop(obj);
+    assert_eq!(*log.borrow(), [2, 1, 0]);
+    assert!(fs.iter().all(|f| !f.alive()));
+}
