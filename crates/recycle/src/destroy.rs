@@ -69,7 +69,19 @@ pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
 
 /// Postpones a destruction nested too deep. The outermost destruction (depth
 /// 1) empties the trashcan when it finishes.
+///
+/// A waiting object leaves its generation list now: a collection run by some
+/// `Drop` or finalizer before the trashcan is emptied must not find it (its
+/// count is 0, so it would look like garbage and be freed twice), and
+/// neither must `gc::get_objects`.
 fn push_to_trashcan(heap: &Heap, header: NonNull<GcHeader>) {
+    // SAFETY: the object is live (strong == 0, not destroyed yet); tracked
+    // types have links, and lists hold live objects only.
+    unsafe {
+        if header.as_ref().is_tracked_type() {
+            unlink(links_of(header));
+        }
+    }
     let mut trashcan = heap.trashcan.get();
     if trashcan.is_null() {
         trashcan = Box::into_raw(Box::default());

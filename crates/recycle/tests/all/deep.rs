@@ -122,3 +122,48 @@ fn panic_in_a_deep_drop_still_frees_the_rest() {
     assert!(r.is_err(), "the panic reaches the caller");
     assert_eq!(tally.dropped(), n, "every node was still dropped");
 }
+
+#[test]
+fn collection_during_a_deep_teardown_leaves_the_trashcan_alone() {
+    // Regression: objects waiting in the trashcan (count 0) were still in
+    // their generation list, so a collection run by a finalizer during the
+    // teardown freed them, and the trashcan then destroyed them again. Each
+    // level drops its (queued, once deep) child first, then a sibling whose
+    // finalizer collects while the child waits.
+    use recycle::Finalize;
+    struct Collects;
+    impl Trace for Collects {
+        const MAY_CONTAIN_GC: bool = false;
+        const HAS_FINALIZER: bool = true;
+        fn trace(&self, _: &mut recycle::Tracer) {}
+        fn finalize(&self) {
+            Finalize::finalize(self)
+        }
+    }
+    impl Finalize for Collects {
+        fn finalize(&self) {
+            gc::collect();
+            let _ = gc::get_objects(None);
+        }
+    }
+    #[derive(Trace)]
+    struct Level {
+        child: Option<Gc<Level>>,
+        sibling: Gc<Collects>,
+        #[trace(skip)]
+        token: Token,
+    }
+    let n = size(2_000, 200);
+    let tally = Tally::new();
+    let mut head = None;
+    for _ in 0..n {
+        head = Some(Gc::new(Level {
+            child: head,
+            sibling: Gc::new(Collects),
+            token: tally.token(),
+        }));
+    }
+    drop(head);
+    assert_eq!(tally.dropped(), n);
+    assert_eq!(gc::collect(), 0);
+}

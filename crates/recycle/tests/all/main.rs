@@ -6,6 +6,8 @@
 mod api;
 mod collect;
 mod common;
+mod cpython_finalization;
+mod cpython_gc;
 mod debug;
 mod deep;
 mod derive;
