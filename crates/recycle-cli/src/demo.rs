@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use recycle::{Gc, Trace, Weak, gc};
+use recycle::{Finalize, Gc, Trace, Weak, gc};
 
 /// The article's `CustomObject`: some data, and a destructor that says so.
 #[derive(Trace)]
@@ -52,6 +52,10 @@ pub(crate) fn run() {
     what_the_article_got_wrong();
     cycle();
     weak_reference();
+    finalizers();
+    weak_callback();
+    resurrection();
+    statistics();
 }
 
 /// Part 1: the article's program, line for line.
@@ -171,4 +175,151 @@ fn wrap(text: &str, width: usize, indent: usize) -> String {
         column += word.len();
     }
     out
+}
+
+/// An object with a PEP 442 finalizer (Python's `__del__` in a cycle).
+#[derive(Trace)]
+#[trace(finalize)]
+struct Account {
+    name: &'static str,
+    balance: i64,
+    partner: RefCell<Option<Gc<Account>>>,
+    me: RefCell<Weak<Account>>,
+    #[trace(skip)]
+    resurrect: bool,
+}
+
+thread_local! {
+    /// Where a finalizer puts an object it resurrects.
+    static ARCHIVE: RefCell<Vec<Gc<Account>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Account {
+    fn new(name: &'static str, balance: i64, resurrect: bool) -> Gc<Account> {
+        let a = Gc::new(Account {
+            name,
+            balance,
+            partner: RefCell::new(None),
+            me: RefCell::new(Weak::new()),
+            resurrect,
+        });
+        *a.me.borrow_mut() = Gc::downgrade(&a);
+        a
+    }
+}
+
+impl Finalize for Account {
+    fn finalize(&self) {
+        // Every object of the cycle is still intact here.
+        let partner = self.partner.borrow().as_ref().map(|p| (p.name, p.balance));
+        println!(
+            "    finalize {}: balance {}, partner {partner:?}",
+            self.name, self.balance
+        );
+        if self.resurrect {
+            let me = self
+                .me
+                .borrow()
+                .upgrade()
+                .expect("weak handles work in finalizers");
+            println!(
+                "    finalize {}: archiving myself (resurrection)",
+                self.name
+            );
+            ARCHIVE.with(|a| a.borrow_mut().push(me));
+        }
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        println!("    drop {}", self.name);
+    }
+}
+
+/// Part 5: finalizers in a cycle run before any value is dropped.
+fn finalizers() {
+    heading("5. Finalizers (PEP 442): all run first, on intact objects");
+    let a = Account::new("savings", 100, false);
+    let b = Account::new("checking", 20, false);
+    *a.partner.borrow_mut() = Some(b.clone());
+    *b.partner.borrow_mut() = Some(a.clone());
+    drop((a, b));
+    let found = gc::collect();
+    println!("    gc::collect() found {found}");
+}
+
+/// Part 6: a weak reference with a callback.
+fn weak_callback() {
+    heading("6. A weak reference with a callback");
+    let session = Gc::new(String::from("session #42"));
+    let watch = Gc::downgrade_with_callback(&session, || {
+        println!("    callback: the session is gone");
+    });
+    println!("    watching {}; dropping the last handle...", *session);
+    drop(session);
+    println!("    watch.upgrade() = {:?}", watch.upgrade());
+}
+
+/// Part 7: a finalizer resurrects its object; it is never finalized again.
+fn resurrection() {
+    heading("7. Resurrection");
+    let a = Account::new("phoenix", 7, true);
+    *a.partner.borrow_mut() = Some(a.clone());
+    drop(a);
+    let found = gc::collect();
+    println!("    gc::collect() found {found}: the object came back, so it does not count");
+    let back = ARCHIVE.with(|a| a.borrow_mut().pop()).expect("archived");
+    println!(
+        "    back from the archive: {} (balance {}), is_finalized = {}",
+        back.name,
+        back.balance,
+        gc::is_finalized(&back)
+    );
+    back.partner.borrow_mut().take();
+    println!("    dropping it for good: no second finalizer call");
+    drop(back);
+}
+
+/// Part 8: automatic, generational collection and its statistics.
+fn statistics() {
+    heading("8. Generations and statistics");
+    println!(
+        "    thresholds {:?} (CPython's defaults)",
+        gc::get_threshold()
+    );
+    for i in 0..20_000 {
+        let node = CustomObjectQuiet::cycle(i);
+        drop(node);
+    }
+    println!(
+        "    made 20,000 self-referencing objects; counts now {:?}",
+        gc::get_count()
+    );
+    for (generation, s) in gc::get_stats().iter().enumerate() {
+        println!(
+            "    generation {generation}: {:>3} collections, {:>6} collected, {:>6} examined, {:?}",
+            s.collections, s.collected, s.candidates, s.duration
+        );
+    }
+    println!("    gc::collect() frees the rest: {}", gc::collect());
+}
+
+/// A silent cycle member, for the statistics part.
+#[derive(Trace)]
+struct CustomObjectQuiet {
+    id: usize,
+    me: RefCell<Option<Gc<CustomObjectQuiet>>>,
+}
+
+impl CustomObjectQuiet {
+    fn cycle(id: usize) -> Gc<CustomObjectQuiet> {
+        let c = Gc::new(CustomObjectQuiet {
+            id,
+            me: RefCell::new(None),
+        });
+        *c.me.borrow_mut() = Some(c.clone());
+        debug_assert_eq!(c.id, id);
+        c
+    }
 }

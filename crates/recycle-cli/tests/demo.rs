@@ -26,6 +26,29 @@ fn demo_prints_the_real_counts_and_frees_the_cycle() {
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
+    // Part 5: both finalizers run before either drop.
+    let fin = out.find("finalize checking").unwrap();
+    let first_drop = out.find("    drop savings").unwrap();
+    assert!(
+        out.find("finalize savings").unwrap() < first_drop && fin < first_drop,
+        "{out}"
+    );
+    for line in [
+        "callback: the session is gone",
+        "watch.upgrade() = None",
+        "gc::collect() found 0: the object came back",
+        "is_finalized = true",
+        "thresholds (2000, 10, 10)",
+        "generation 0:",
+        "gc::collect() frees the rest: 2000",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert_eq!(
+        out.matches("finalize phoenix: balance").count(),
+        1,
+        "finalized once"
+    );
     // Nothing is deleted before the end of part 1's scope.
     let end = out.find("End of demo.").unwrap();
     assert!(!out[..end].contains("is being deleted"), "{out}");
@@ -45,10 +68,16 @@ trait ReplaceAddresses {
 }
 
 impl ReplaceAddresses for String {
-    /// The demo prints addresses, which differ between runs; compare the
-    /// rest.
+    /// The demo prints addresses and durations, which differ between runs;
+    /// compare the rest.
     fn replace_addresses(&self) -> String {
-        self.split("0x")
+        let untimed: Vec<&str> = self
+            .lines()
+            .filter(|l| !l.contains(" collections, "))
+            .collect();
+        untimed
+            .join("\n")
+            .split("0x")
             .map(|s| s.trim_start_matches(|c: char| c.is_ascii_hexdigit()))
             .collect()
     }
