@@ -82,6 +82,19 @@ fn phoenix(name: &'static str, log: &Log) -> Gc<Phoenix> {
     p
 }
 
+/// A `Phoenix` whose finalizer panics.
+fn exploding(name: &'static str, log: &Log) -> Gc<Phoenix> {
+    Gc::new(Phoenix {
+        name,
+        partner: RefCell::new(None),
+        me: RefCell::new(Weak::new()),
+        log: log.clone(),
+        resurrect_self: Cell::new(false),
+        resurrect_partner: Cell::new(false),
+        explode: true,
+    })
+}
+
 fn take_log(log: &Log) -> Vec<String> {
     std::mem::take(&mut *log.borrow_mut())
 }
@@ -223,15 +236,7 @@ fn weak_handles_to_unresurrected_garbage_die_after_the_finalizers() {
 #[test]
 fn panic_in_a_finalizer_during_collection() {
     let log = Log::default();
-    let a = Gc::new(Phoenix {
-        name: "a",
-        partner: RefCell::new(None),
-        me: RefCell::new(Weak::new()),
-        log: log.clone(),
-        resurrect_self: Cell::new(false),
-        resurrect_partner: Cell::new(false),
-        explode: true,
-    });
+    let a = exploding("a", &log);
     let b = phoenix("b", &log);
     *a.partner.borrow_mut() = Some(b.clone());
     *b.partner.borrow_mut() = Some(a.clone());
@@ -253,15 +258,7 @@ fn panic_in_a_finalizer_during_collection() {
 #[test]
 fn panic_in_a_finalizer_by_refcount_still_destroys() {
     let log = Log::default();
-    let a = Gc::new(Phoenix {
-        name: "a",
-        partner: RefCell::new(None),
-        me: RefCell::new(Weak::new()),
-        log: log.clone(),
-        resurrect_self: Cell::new(false),
-        resurrect_partner: Cell::new(false),
-        explode: true,
-    });
+    let a = exploding("a", &log);
     let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(a))).unwrap_err();
     assert_eq!(
         err.downcast_ref::<String>().unwrap(),

@@ -313,3 +313,29 @@ fn automatic_collection_inside_trace_heavy_allocation() {
     while gc::collect() > 0 {}
     assert_eq!(tally.dropped(), size(200, 20) * 30);
 }
+
+#[test]
+fn full_collections_stay_rare_while_a_structure_grows() {
+    // CPython's rule (issue #4074): a full collection also needs the objects
+    // promoted to generation 2 since the last one to exceed 25% of those
+    // there then, so building a large live structure costs linear time.
+    gc::set_threshold(10, 2, 2);
+    let tally = Tally::new();
+    let n = size(50_000, 2_000);
+    let keep: Vec<_> = (0..n).map(|i| Node::new(i, &tally)).collect();
+    let stats = gc::get_stats();
+    gc::set_threshold(2000, 10, 10);
+    // Without the rule, one full collection per 3 of generation 1.
+    assert!(stats[1].collections > 3 * stats[2].collections, "{stats:?}");
+    // Each full collection happens only once generation 2 grew by 25%:
+    // about log(n) / log(1.25) of them.
+    let bound = ((n as f64).ln() / 1.25f64.ln()) as u64 + 5;
+    assert!(
+        stats[2].collections <= bound,
+        "{} > {bound}: {stats:?}",
+        stats[2].collections
+    );
+    assert_eq!(tally.dropped(), 0);
+    drop(keep);
+    assert_eq!(tally.dropped(), n);
+}
