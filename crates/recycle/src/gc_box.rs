@@ -5,7 +5,6 @@
 use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use std::alloc::{alloc, dealloc, handle_alloc_error};
 
 use crate::header::{GcHeader, GcLinks, LINKS_SIZE};
 use crate::trace::{Trace, Tracer};
@@ -116,12 +115,7 @@ pub(crate) fn vtable_of<T: Trace + 'static>() -> &'static VTable {
 /// Allocates a box for `T` with an uninitialized value, `strong` = 0, the
 /// implicit weak handle, and (for tracked types) unlinked `GcLinks`.
 pub(crate) fn allocate_uninit<T: Trace + 'static>() -> NonNull<GcBox<T>> {
-    let layout = VTableFor::<T>::ALLOC;
-    // SAFETY: the layout has non-zero size: it contains at least a GcHeader.
-    let base = unsafe { alloc(layout) };
-    let Some(base) = NonNull::new(base) else {
-        handle_alloc_error(layout)
-    };
+    let base = crate::alloc::allocate(VTableFor::<T>::ALLOC);
     // SAFETY: `header_offset` + size of the box is within the allocation.
     let boxed: NonNull<GcBox<T>> = unsafe { base.byte_add(VTableFor::<T>::HEADER_OFFSET).cast() };
     // SAFETY: fresh allocation, header field in bounds and aligned.
@@ -155,6 +149,6 @@ pub(crate) unsafe fn deallocate(header: NonNull<GcHeader>) {
     // the start of the allocation, and `alloc_layout` is the layout it used.
     unsafe {
         let base = header.byte_sub(vtable.header_offset).cast::<u8>();
-        dealloc(base.as_ptr(), vtable.alloc_layout);
+        crate::alloc::deallocate(base, vtable.alloc_layout);
     }
 }

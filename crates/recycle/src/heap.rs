@@ -24,6 +24,9 @@ pub(crate) struct Heap {
     pub(crate) generations: [GcList; NUM_GENERATIONS],
     /// Frozen objects (`gc::freeze`), which no collection examines.
     pub(crate) permanent: GcList,
+    /// This thread's small-object allocator.
+    #[cfg(feature = "pool")]
+    pub(crate) pools: crate::alloc::pool::Pools,
     /// `gc::set_debug` flags, as bits.
     pub(crate) debug: Cell<u32>,
     /// When to collect which generation.
@@ -53,6 +56,8 @@ impl Heap {
         Heap {
             generations: [GcList::new(), GcList::new(), GcList::new()],
             permanent: GcList::new(),
+            #[cfg(feature = "pool")]
+            pools: crate::alloc::pool::Pools::new(),
             debug: Cell::new(0),
             counters: GenerationCounters::new(),
             stats: [

@@ -74,6 +74,7 @@
 // Lets the derive's `::recycle::...` paths resolve inside this crate too.
 extern crate self as recycle;
 
+pub mod alloc;
 mod any;
 mod collector;
 mod destroy;

@@ -1,0 +1,221 @@
+//! Where `Gc` allocations come from, and what the allocator holds.
+//!
+//! With the `pool` feature (on by default), allocations of up to 512 bytes
+//! (every `Gc` of a small value: the header plus the value) come from a
+//! per-thread pymalloc-style allocator: 32 size classes, 16 KiB pools, 1 MiB
+//! arenas (see `pool.rs` and `docs/internals`). Larger ones, and all of them
+//! without the feature, use the global allocator. Without the feature, Miri
+//! sees every object as its own allocation, which is how CI checks the
+//! collector for use-after-free independently of the pools.
+//!
+//! [`stats`] and [`print_stats`] show what the allocator holds, as CPython's
+//! `sys._debugmallocstats()`.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::ptr::NonNull;
+use std::alloc::{alloc, dealloc, handle_alloc_error};
+
+#[cfg(feature = "pool")]
+pub(crate) mod pool;
+
+#[cfg(feature = "pool")]
+use crate::heap::with_heap;
+
+/// Allocates memory for one object.
+#[inline]
+pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
+    #[cfg(feature = "pool")]
+    if pool::is_small(layout) {
+        return with_heap(|heap| heap.pools.allocate(layout));
+    }
+    // SAFETY: every object layout has a non-zero size (it holds a header).
+    let ptr = unsafe { alloc(layout) };
+    NonNull::new(ptr).unwrap_or_else(|| handle_alloc_error(layout))
+}
+
+/// Frees memory from [`allocate`].
+///
+/// # Safety
+///
+/// - `ptr` came from [`allocate`] on this thread with this `layout`, and is
+///   not used afterwards.
+#[inline]
+pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
+    #[cfg(feature = "pool")]
+    if pool::is_small(layout) {
+        // SAFETY: small layouts come from this thread's pools (`Gc` is
+        // `!Send`, so the object is freed by the thread that made it).
+        return with_heap(|heap| unsafe { heap.pools.deallocate(ptr, layout) });
+    }
+    // SAFETY: per the contract, from `alloc` with this layout.
+    unsafe { dealloc(ptr.as_ptr(), layout) }
+}
+
+/// One size class of the pool allocator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SizeClassStats {
+    /// Bytes per block (requests of up to this size use the class).
+    pub block_size: usize,
+    /// Pools of this class.
+    pub pools: usize,
+    /// Blocks handed out and not freed.
+    pub blocks_in_use: usize,
+    /// Free blocks in those pools.
+    pub free_blocks: usize,
+}
+
+/// What the calling thread's allocator holds (CPython's
+/// `sys._debugmallocstats()`). All zero without the `pool` feature.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllocStats {
+    /// Is the pool allocator compiled in (the `pool` feature)?
+    pub pool_enabled: bool,
+    /// The 32 size classes (16, 32, ..., 512 bytes).
+    pub classes: Vec<SizeClassStats>,
+    /// Arenas obtained from the system so far.
+    pub arenas_allocated: u64,
+    /// Arenas given back to the system so far.
+    pub arenas_released: u64,
+    /// The most arenas held at once.
+    pub arenas_high_water: u64,
+    /// Arenas held now.
+    pub arenas_current: u64,
+    /// Bytes in blocks handed out.
+    pub bytes_in_use: usize,
+    /// Bytes available for new blocks: free blocks, plus pools not in use.
+    pub bytes_free: usize,
+    /// Bytes held by free blocks in pools that are partly in use: memory the
+    /// allocator cannot give back nor use for another size class.
+    pub bytes_fragmented: usize,
+    /// Bytes of arena memory (`arenas_current` × arena size).
+    pub bytes_in_arenas: usize,
+}
+
+/// What the calling thread's pool allocator holds now.
+///
+/// ```
+/// use recycle::Gc;
+///
+/// let keep: Vec<_> = (0..1000u64).map(Gc::new).collect();
+/// let stats = recycle::alloc::stats();
+/// if stats.pool_enabled {
+///     assert!(stats.classes.iter().map(|c| c.blocks_in_use).sum::<usize>() >= 1000);
+/// }
+/// drop(keep);
+/// ```
+pub fn stats() -> AllocStats {
+    #[cfg(feature = "pool")]
+    {
+        with_heap(|heap| {
+            let pools = &heap.pools;
+            let (classes, idle_pools) = pools.census();
+            let mut out = AllocStats {
+                pool_enabled: true,
+                arenas_allocated: pools.counters.arenas_allocated.get(),
+                arenas_released: pools.counters.arenas_released.get(),
+                arenas_high_water: pools.counters.arenas_high_water.get(),
+                arenas_current: pools.counters.arenas_current.get(),
+                ..AllocStats::default()
+            };
+            out.bytes_in_arenas = out.arenas_current as usize * pool::ARENA_SIZE;
+            out.bytes_free = idle_pools * pool::POOL_SIZE;
+            for (class, &(pools, used, free)) in classes.iter().enumerate() {
+                let block_size = pool::block_size(class);
+                out.classes.push(SizeClassStats {
+                    block_size,
+                    pools,
+                    blocks_in_use: used,
+                    free_blocks: free,
+                });
+                out.bytes_in_use += used * block_size;
+                out.bytes_free += free * block_size;
+                out.bytes_fragmented += free * block_size;
+            }
+            out
+        })
+    }
+    #[cfg(not(feature = "pool"))]
+    AllocStats::default()
+}
+
+impl fmt::Display for AllocStats {
+    /// The table [`print_stats`] prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.pool_enabled {
+            return writeln!(f, "recycle: the pool allocator is off (feature `pool`)");
+        }
+        writeln!(
+            f,
+            "Small block threshold = 512, in {} size classes.",
+            self.classes.len()
+        )?;
+        writeln!(f)?;
+        writeln!(f, "class   size   num pools   blocks in use  avail blocks")?;
+        writeln!(f, "-----   ----   ---------   -------------  ------------")?;
+        for (class, c) in self.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
+            writeln!(
+                f,
+                "{class:5} {:6} {:11} {:15} {:13}",
+                c.block_size, c.pools, c.blocks_in_use, c.free_blocks
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "# arenas allocated total           = {:>14}",
+            self.arenas_allocated
+        )?;
+        writeln!(
+            f,
+            "# arenas reclaimed                 = {:>14}",
+            self.arenas_released
+        )?;
+        writeln!(
+            f,
+            "# arenas highwater mark            = {:>14}",
+            self.arenas_high_water
+        )?;
+        writeln!(
+            f,
+            "# arenas allocated current         = {:>14}",
+            self.arenas_current
+        )?;
+        writeln!(
+            f,
+            "{} arenas * {} bytes/arena = {:>14}",
+            self.arenas_current,
+            arena_size(),
+            self.bytes_in_arenas
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "# bytes in allocated blocks        = {:>14}",
+            self.bytes_in_use
+        )?;
+        writeln!(
+            f,
+            "# bytes in available blocks        = {:>14}",
+            self.bytes_free
+        )?;
+        writeln!(
+            f,
+            "# bytes lost to fragmentation      = {:>14}",
+            self.bytes_fragmented
+        )
+    }
+}
+
+fn arena_size() -> usize {
+    #[cfg(feature = "pool")]
+    return pool::ARENA_SIZE;
+    #[cfg(not(feature = "pool"))]
+    0
+}
+
+/// Prints [`stats`] as a table to stderr, as CPython's
+/// `sys._debugmallocstats()` does.
+pub fn print_stats() {
+    eprint!("{}", stats());
+}

@@ -1,0 +1,512 @@
+//! The small-object pool allocator, after CPython's pymalloc
+//! (`Objects/obmalloc.c`): size classes, pools, arenas.
+//!
+//! ```text
+//!  arena (ARENA_SIZE, from the global allocator, ARENA_SIZE-aligned)
+//!  +---------------+---------------+---------------+-----+
+//!  | pool          | pool          | pool          | ... |   POOLS_PER_ARENA pools
+//!  +---------------+---------------+---------------+-----+
+//!  pool (POOL_SIZE, POOL_SIZE-aligned, one size class)
+//!  +-------------+-------+-------+-------+-----------------+
+//!  | PoolHeader  | block | block | block | not carved yet  |
+//!  +-------------+-------+-------+-------+-----------------+
+//! ```
+//!
+//! - A **size class** serves requests of up to `(class + 1) * 16` bytes; 32
+//!   classes cover 1..=512 bytes (larger requests use the global allocator).
+//! - A **pool** holds blocks of one class. Freed blocks form a singly linked
+//!   list threaded through the blocks themselves; never-used blocks are
+//!   carved lazily (`next_offset`), so a new pool touches only its header.
+//! - Pools with free blocks are on their class's *usable* list (doubly
+//!   linked): allocation pops from its first pool. A full pool leaves the
+//!   list and comes back when a block is freed. A pool whose blocks are all
+//!   free goes to its arena's free pools, usable by any class.
+//! - An **arena** whose pools are all free goes back to the system, unless it
+//!   is the only one (so a loop that allocates and frees one object does not
+//!   map and unmap an arena each time; CPython keeps one too).
+//!
+//! A block's pool header is found by masking its address, so freeing is
+//! O(1): no search, no lock, no atomic (each thread has its own allocator;
+//! `Gc` is `!Send`, so blocks are always freed by the thread that made them).
+
+use core::alloc::Layout;
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+use std::alloc::{alloc, dealloc, handle_alloc_error};
+
+/// Requests up to this many bytes (and alignment up to `ALIGNMENT`) come
+/// from pools.
+pub(crate) const SMALL_REQUEST_THRESHOLD: usize = 512;
+/// Block sizes are multiples of this; it is also their alignment.
+pub(crate) const ALIGNMENT: usize = 16;
+/// Number of size classes.
+pub(crate) const NUM_CLASSES: usize = SMALL_REQUEST_THRESHOLD / ALIGNMENT;
+
+// Miri runs get small pools and arenas, so that the tests reach pool
+// recycling and arena release quickly.
+#[cfg(not(miri))]
+pub(crate) const POOL_SIZE: usize = 16 << 10;
+#[cfg(miri)]
+pub(crate) const POOL_SIZE: usize = 2 << 10;
+#[cfg(not(miri))]
+pub(crate) const ARENA_SIZE: usize = 1 << 20;
+#[cfg(miri)]
+pub(crate) const ARENA_SIZE: usize = 8 << 10;
+pub(crate) const POOLS_PER_ARENA: usize = ARENA_SIZE / POOL_SIZE;
+
+const ARENA_LAYOUT: Layout = match Layout::from_size_align(ARENA_SIZE, ARENA_SIZE) {
+    Ok(layout) => layout,
+    Err(_) => panic!("bad arena layout"),
+};
+
+/// The first bytes of every pool.
+#[repr(C, align(16))]
+struct PoolHeader {
+    /// Blocks handed out and not yet freed.
+    used: Cell<u32>,
+    /// This pool's size class, or `u32::MAX` while it is free.
+    class: Cell<u32>,
+    /// First freed block (linked through the blocks), or null.
+    free_block: Cell<*mut FreeBlock>,
+    /// Offset of the first never-used block.
+    next_offset: Cell<usize>,
+    /// The usable list of its class (or its arena's free pools).
+    next: Cell<*mut PoolHeader>,
+    prev: Cell<*mut PoolHeader>,
+    arena: *mut ArenaHeader,
+}
+
+/// A freed block holds the link to the next freed block.
+struct FreeBlock {
+    next: *mut FreeBlock,
+}
+
+/// Bookkeeping for one arena (in its own small allocation, so that all of
+/// the arena is pools).
+struct ArenaHeader {
+    base: NonNull<u8>,
+    /// Pools never used yet (carved from the end of the arena lazily).
+    untouched_pools: Cell<usize>,
+    /// Pools that were used and are free again.
+    free_pools: Cell<*mut PoolHeader>,
+    /// Pools of the arena not in use (untouched or free).
+    nfree: Cell<usize>,
+    /// The list of arenas with free pools.
+    next: Cell<*mut ArenaHeader>,
+    prev: Cell<*mut ArenaHeader>,
+    /// The list of all arenas (for statistics).
+    all_next: Cell<*mut ArenaHeader>,
+    all_prev: Cell<*mut ArenaHeader>,
+}
+
+/// Counters kept as the allocator works (read by `alloc::stats`).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) arenas_allocated: Cell<u64>,
+    pub(crate) arenas_released: Cell<u64>,
+    pub(crate) arenas_current: Cell<u64>,
+    pub(crate) arenas_high_water: Cell<u64>,
+}
+
+/// One thread's small-object allocator.
+pub(crate) struct Pools {
+    /// Per class, the first pool with a free block (null if none).
+    usable: [Cell<*mut PoolHeader>; NUM_CLASSES],
+    /// Arenas that have free or untouched pools.
+    usable_arenas: Cell<*mut ArenaHeader>,
+    /// Every arena.
+    all_arenas: Cell<*mut ArenaHeader>,
+    /// Keep one empty arena rather than give it back (off once the thread
+    /// is exiting: see `ExitGuard`).
+    keep_one: Cell<bool>,
+    pub(crate) counters: Counters,
+}
+
+/// The block size of a class.
+pub(crate) const fn block_size(class: usize) -> usize {
+    (class + 1) * ALIGNMENT
+}
+
+/// The class serving `size` bytes (1..=512).
+pub(crate) const fn class_of(size: usize) -> usize {
+    size.saturating_sub(1) / ALIGNMENT
+}
+
+/// Does a request of this layout come from the pools?
+pub(crate) const fn is_small(layout: Layout) -> bool {
+    layout.size() <= SMALL_REQUEST_THRESHOLD && layout.align() <= ALIGNMENT
+}
+
+const HEADER: usize = size_of::<PoolHeader>();
+const _: () = assert!(HEADER % ALIGNMENT == 0 && HEADER <= ALIGNMENT * 4);
+
+impl Pools {
+    pub(crate) const fn new() -> Self {
+        Pools {
+            usable: [const { Cell::new(ptr::null_mut()) }; NUM_CLASSES],
+            usable_arenas: Cell::new(ptr::null_mut()),
+            all_arenas: Cell::new(ptr::null_mut()),
+            keep_one: Cell::new(true),
+            counters: Counters {
+                arenas_allocated: Cell::new(0),
+                arenas_released: Cell::new(0),
+                arenas_current: Cell::new(0),
+                arenas_high_water: Cell::new(0),
+            },
+        }
+    }
+
+    /// A block of at least `layout.size()` bytes; `layout` must be small.
+    #[inline]
+    pub(crate) fn allocate(&self, layout: Layout) -> NonNull<u8> {
+        debug_assert!(is_small(layout));
+        let class = class_of(layout.size());
+        let mut pool = self.usable[class].get();
+        if pool.is_null() {
+            pool = self.new_pool(class);
+        }
+        // SAFETY: a usable pool is a live pool header of this class with at
+        // least one free or never-used block.
+        unsafe {
+            let p = &*pool;
+            p.used.set(p.used.get() + 1);
+            let block = p.free_block.get();
+            let block = if !block.is_null() {
+                p.free_block.set((*block).next);
+                block.cast::<u8>()
+            } else {
+                let offset = p.next_offset.get();
+                p.next_offset.set(offset + block_size(class));
+                pool.cast::<u8>().byte_add(offset)
+            };
+            if p.free_block.get().is_null() && p.next_offset.get() + block_size(class) > POOL_SIZE {
+                // Full: off the usable list until a block comes back.
+                self.unlink_usable(class, pool);
+            }
+            NonNull::new_unchecked(block)
+        }
+    }
+
+    /// Returns a block to its pool.
+    ///
+    /// # Safety
+    ///
+    /// - `block` came from [`Pools::allocate`] of this allocator with the
+    ///   same `layout`, and is not used afterwards.
+    #[inline]
+    pub(crate) unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout) {
+        let class = class_of(layout.size());
+        let pool = block
+            .as_ptr()
+            .map_addr(|a| a & !(POOL_SIZE - 1))
+            .cast::<PoolHeader>();
+        // SAFETY: blocks live inside pools, POOL_SIZE-aligned, whose header is
+        // at the start; the masked pointer keeps the arena's provenance.
+        unsafe {
+            let p = &*pool;
+            debug_assert_eq!(
+                p.class.get() as usize,
+                class,
+                "block freed with another size"
+            );
+            let was_full =
+                p.free_block.get().is_null() && p.next_offset.get() + block_size(class) > POOL_SIZE;
+            let freed = block.as_ptr().cast::<FreeBlock>();
+            freed.write(FreeBlock {
+                next: p.free_block.get(),
+            });
+            p.free_block.set(freed);
+            p.used.set(p.used.get() - 1);
+            if p.used.get() == 0 {
+                if !was_full {
+                    self.unlink_usable(class, pool);
+                }
+                self.free_pool(pool);
+            } else if was_full {
+                self.push_usable(class, pool);
+            }
+        }
+    }
+
+    /// A fresh pool for `class`, from an arena with free pools (or a new
+    /// arena), put on the class's usable list.
+    #[cold]
+    fn new_pool(&self, class: usize) -> *mut PoolHeader {
+        let mut arena = self.usable_arenas.get();
+        if arena.is_null() {
+            arena = self.new_arena();
+        }
+        // SAFETY: a usable arena is live and has a free or untouched pool.
+        let pool = unsafe {
+            let a = &*arena;
+            let free = a.free_pools.get();
+            let pool = if !free.is_null() {
+                a.free_pools.set((*free).next.get());
+                free
+            } else {
+                let index = POOLS_PER_ARENA - a.untouched_pools.get();
+                a.untouched_pools.set(a.untouched_pools.get() - 1);
+                let pool = a
+                    .base
+                    .as_ptr()
+                    .byte_add(index * POOL_SIZE)
+                    .cast::<PoolHeader>();
+                pool.write(PoolHeader {
+                    used: Cell::new(0),
+                    class: Cell::new(u32::MAX),
+                    free_block: Cell::new(ptr::null_mut()),
+                    next_offset: Cell::new(HEADER),
+                    next: Cell::new(ptr::null_mut()),
+                    prev: Cell::new(ptr::null_mut()),
+                    arena,
+                });
+                pool
+            };
+            a.nfree.set(a.nfree.get() - 1);
+            if a.nfree.get() == 0 {
+                self.unlink_arena(arena);
+            }
+            let p = &*pool;
+            p.class.set(class as u32);
+            p.free_block.set(ptr::null_mut());
+            p.next_offset.set(HEADER);
+            p.used.set(0);
+            pool
+        };
+        // SAFETY: `pool` is a live pool header, on no list.
+        unsafe { self.push_usable(class, pool) };
+        pool
+    }
+
+    /// A pool whose blocks are all free goes back to its arena; an arena
+    /// with no pool in use goes back to the system (unless it is the last).
+    ///
+    /// # Safety
+    ///
+    /// - `pool` is live, has `used == 0`, and is on no list.
+    unsafe fn free_pool(&self, pool: *mut PoolHeader) {
+        // SAFETY: per the contract.
+        unsafe {
+            let p = &*pool;
+            p.class.set(u32::MAX);
+            let arena = p.arena;
+            let a = &*arena;
+            p.next.set(a.free_pools.get());
+            a.free_pools.set(pool);
+            a.nfree.set(a.nfree.get() + 1);
+            if a.nfree.get() == 1 {
+                self.push_arena(arena);
+            }
+            let keep = self.keep_one.get() && self.counters.arenas_current.get() == 1;
+            if a.nfree.get() == POOLS_PER_ARENA && !keep {
+                self.unlink_arena(arena);
+                self.release_arena(arena);
+            }
+        }
+    }
+
+    /// The thread is exiting: give back every arena that is entirely free,
+    /// and from now on every arena as soon as it is. (Arenas that still hold
+    /// live objects stay, as the objects do.)
+    pub(crate) fn release_at_thread_exit(&self) {
+        self.keep_one.set(false);
+        let mut arena = self.all_arenas.get();
+        while !arena.is_null() {
+            // SAFETY: list members are live arena headers.
+            let (next, idle) = unsafe { ((*arena).all_next.get(), (*arena).nfree.get()) };
+            if idle == POOLS_PER_ARENA {
+                // SAFETY: an arena with every pool free is on the usable-arena
+                // list and has no block in use.
+                unsafe {
+                    self.unlink_arena(arena);
+                    self.release_arena(arena);
+                }
+            }
+            arena = next;
+        }
+    }
+
+    #[cold]
+    fn new_arena(&self) -> *mut ArenaHeader {
+        if self.counters.arenas_allocated.get() == 0 {
+            EXIT_GUARD.with(|_| {});
+        }
+        // SAFETY: ARENA_LAYOUT has a non-zero size.
+        let base = unsafe { alloc(ARENA_LAYOUT) };
+        let Some(base) = NonNull::new(base) else {
+            handle_alloc_error(ARENA_LAYOUT)
+        };
+        let arena = Box::into_raw(Box::new(ArenaHeader {
+            base,
+            untouched_pools: Cell::new(POOLS_PER_ARENA),
+            free_pools: Cell::new(ptr::null_mut()),
+            nfree: Cell::new(POOLS_PER_ARENA),
+            next: Cell::new(ptr::null_mut()),
+            prev: Cell::new(ptr::null_mut()),
+            all_next: Cell::new(self.all_arenas.get()),
+            all_prev: Cell::new(ptr::null_mut()),
+        }));
+        let old_head = self.all_arenas.get();
+        if !old_head.is_null() {
+            // SAFETY: list members are live arena headers.
+            unsafe { (*old_head).all_prev.set(arena) };
+        }
+        self.all_arenas.set(arena);
+        let c = &self.counters;
+        c.arenas_allocated.set(c.arenas_allocated.get() + 1);
+        c.arenas_current.set(c.arenas_current.get() + 1);
+        c.arenas_high_water
+            .set(c.arenas_high_water.get().max(c.arenas_current.get()));
+        // SAFETY: a fresh arena header on no list.
+        unsafe { self.push_arena(arena) };
+        arena
+    }
+
+    /// # Safety
+    ///
+    /// - `arena` is live, on no list, and none of its pools is in use.
+    unsafe fn release_arena(&self, arena: *mut ArenaHeader) {
+        // SAFETY: per the contract; both allocations came from `new_arena`,
+        // and the all-arenas neighbours are live.
+        unsafe {
+            let (prev, next) = ((*arena).all_prev.get(), (*arena).all_next.get());
+            if prev.is_null() {
+                self.all_arenas.set(next);
+            } else {
+                (*prev).all_next.set(next);
+            }
+            if !next.is_null() {
+                (*next).all_prev.set(prev);
+            }
+            let header = Box::from_raw(arena);
+            dealloc(header.base.as_ptr(), ARENA_LAYOUT);
+        }
+        let c = &self.counters;
+        c.arenas_released.set(c.arenas_released.get() + 1);
+        c.arenas_current.set(c.arenas_current.get() - 1);
+    }
+
+    /// # Safety
+    ///
+    /// - `pool` is live and on no list.
+    unsafe fn push_usable(&self, class: usize, pool: *mut PoolHeader) {
+        let head = self.usable[class].get();
+        // SAFETY: per the contract; list members are live.
+        unsafe {
+            (*pool).prev.set(ptr::null_mut());
+            (*pool).next.set(head);
+            if !head.is_null() {
+                (*head).prev.set(pool);
+            }
+        }
+        self.usable[class].set(pool);
+    }
+
+    /// # Safety
+    ///
+    /// - `pool` is live and on the usable list of `class`.
+    unsafe fn unlink_usable(&self, class: usize, pool: *mut PoolHeader) {
+        // SAFETY: per the contract; list members are live.
+        unsafe {
+            let (prev, next) = ((*pool).prev.get(), (*pool).next.get());
+            if prev.is_null() {
+                self.usable[class].set(next);
+            } else {
+                (*prev).next.set(next);
+            }
+            if !next.is_null() {
+                (*next).prev.set(prev);
+            }
+            (*pool).next.set(ptr::null_mut());
+            (*pool).prev.set(ptr::null_mut());
+        }
+    }
+
+    /// # Safety
+    ///
+    /// - `arena` is live and not on the usable-arena list.
+    unsafe fn push_arena(&self, arena: *mut ArenaHeader) {
+        let head = self.usable_arenas.get();
+        // SAFETY: per the contract; list members are live.
+        unsafe {
+            (*arena).prev.set(ptr::null_mut());
+            (*arena).next.set(head);
+            if !head.is_null() {
+                (*head).prev.set(arena);
+            }
+        }
+        self.usable_arenas.set(arena);
+    }
+
+    /// # Safety
+    ///
+    /// - `arena` is live and on the usable-arena list.
+    unsafe fn unlink_arena(&self, arena: *mut ArenaHeader) {
+        // SAFETY: per the contract; list members are live.
+        unsafe {
+            let (prev, next) = ((*arena).prev.get(), (*arena).next.get());
+            if prev.is_null() {
+                self.usable_arenas.set(next);
+            } else {
+                (*prev).next.set(next);
+            }
+            if !next.is_null() {
+                (*next).prev.set(prev);
+            }
+            (*arena).next.set(ptr::null_mut());
+            (*arena).prev.set(ptr::null_mut());
+        }
+    }
+
+    /// What every pool of every arena holds (for `alloc::stats`): per class
+    /// `(pools, blocks in use, free blocks)`, and the number of pools not in
+    /// use (free or never used). Walks all pools: for statistics only.
+    pub(crate) fn census(&self) -> ([(usize, usize, usize); NUM_CLASSES], usize) {
+        let mut classes = [(0, 0, 0); NUM_CLASSES];
+        let mut idle_pools = 0;
+        let mut arena = self.all_arenas.get();
+        while !arena.is_null() {
+            // SAFETY: list members are live arena headers; pools below the
+            // untouched ones were initialized by `new_pool`.
+            unsafe {
+                let a = &*arena;
+                let carved = POOLS_PER_ARENA - a.untouched_pools.get();
+                idle_pools += a.untouched_pools.get();
+                for index in 0..carved {
+                    let p = &*a
+                        .base
+                        .as_ptr()
+                        .byte_add(index * POOL_SIZE)
+                        .cast::<PoolHeader>();
+                    let class = p.class.get();
+                    if class == u32::MAX {
+                        idle_pools += 1;
+                        continue;
+                    }
+                    let class = class as usize;
+                    let capacity = (POOL_SIZE - HEADER) / block_size(class);
+                    let entry = &mut classes[class];
+                    entry.0 += 1;
+                    entry.1 += p.used.get() as usize;
+                    entry.2 += capacity - p.used.get() as usize;
+                }
+                arena = a.all_next.get();
+            }
+        }
+        (classes, idle_pools)
+    }
+}
+
+/// Registered with a thread's first arena; its destructor runs when the
+/// thread exits and gives the thread's empty arenas back.
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        crate::heap::with_heap(|heap| heap.pools.release_at_thread_exit());
+    }
+}
+
+thread_local! {
+    static EXIT_GUARD: ExitGuard = const { ExitGuard };
+}

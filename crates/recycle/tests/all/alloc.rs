@@ -1,0 +1,131 @@
+//! The pool allocator under `Gc` (feature `pool`, on by default): size
+//! classes, pool reuse, arenas going back to the system, statistics. The
+//! statistics are per thread, and each test runs on its own thread.
+#![cfg(feature = "pool")]
+
+use recycle::Gc;
+use recycle::alloc::{self, SizeClassStats};
+
+use crate::common::{Rng, size};
+
+/// Blocks of the class that serves `Gc<[u8; N]>` (untracked: 16-byte header).
+fn class_of_array<const N: usize>() -> SizeClassStats {
+    let bytes = 16 + N;
+    alloc::stats().classes[(bytes - 1) / 16]
+}
+
+#[test]
+fn small_objects_come_from_pools() {
+    let before = class_of_array::<200>();
+    assert_eq!(before.block_size, 224);
+    let objects: Vec<_> = (0..100).map(|_| Gc::new([7u8; 200])).collect();
+    let during = class_of_array::<200>();
+    assert_eq!(during.blocks_in_use, before.blocks_in_use + 100);
+    assert!(during.pools >= 1);
+    drop(objects);
+    assert_eq!(class_of_array::<200>().blocks_in_use, before.blocks_in_use);
+}
+
+#[test]
+fn large_and_overaligned_objects_bypass_the_pools() {
+    let before = alloc::stats();
+    let big = Gc::new([1u8; 1000]);
+    #[derive(Clone, Copy)]
+    #[repr(align(64))]
+    struct Aligned(u8);
+    impl recycle::Trace for Aligned {
+        const MAY_CONTAIN_GC: bool = false;
+        fn trace(&self, _: &mut recycle::Tracer) {}
+    }
+    let aligned = Gc::new(Aligned(3));
+    assert_eq!(Gc::as_ptr(&aligned).addr() % 64, 0, "alignment honoured");
+    let after = alloc::stats();
+    let in_use = |s: &alloc::AllocStats| s.classes.iter().map(|c| c.blocks_in_use).sum::<usize>();
+    assert_eq!(in_use(&before), in_use(&after));
+    assert_eq!(big[999], 1);
+    assert_eq!(aligned.0, 3);
+}
+
+#[test]
+fn freed_blocks_are_reused() {
+    let a = Gc::new([0u8; 40]);
+    let addr = Gc::as_ptr(&a).addr();
+    drop(a);
+    let b = Gc::new([0u8; 40]);
+    assert_eq!(
+        Gc::as_ptr(&b).addr(),
+        addr,
+        "the last freed block is handed out first"
+    );
+}
+
+#[test]
+fn empty_arenas_go_back_to_the_system() {
+    // Enough objects for several arenas, then all freed: one arena stays.
+    let n = size(200_000, 600);
+    let objects: Vec<_> = (0..n).map(|i| Gc::new(i as u64)).collect();
+    let full = alloc::stats();
+    assert!(full.arenas_current >= 3, "{:?}", full.arenas_current);
+    assert_eq!(
+        full.arenas_high_water,
+        full.arenas_current.max(full.arenas_high_water)
+    );
+    drop(objects);
+    let empty = alloc::stats();
+    assert!(empty.arenas_current <= 1, "{empty:?}");
+    assert!(empty.arenas_released >= full.arenas_current - 1);
+    assert_eq!(empty.bytes_in_use, 0);
+}
+
+#[test]
+fn fragmentation_then_release() {
+    // Allocate many small objects, free 99% of them at random, allocate as
+    // many again, then free everything: the arenas go back (CPython pins an
+    // arena while one object lives in it; so does recycle, but returns the
+    // rest).
+    let n = size(1_000_000, 2_000);
+    let mut objects: Vec<Option<Gc<u64>>> = (0..n).map(|i| Some(Gc::new(i as u64))).collect();
+    let start = alloc::stats();
+    let mut rng = Rng::new(99);
+    for _ in 0..n * 99 / 100 {
+        objects[rng.below(n)] = None;
+    }
+    let sparse = alloc::stats();
+    assert!(
+        sparse.bytes_fragmented > sparse.bytes_in_use,
+        "mostly holes: {sparse:?}"
+    );
+    for slot in objects.iter_mut().filter(|s| s.is_none()) {
+        *slot = Some(Gc::new(0));
+    }
+    let refilled = alloc::stats();
+    assert!(
+        refilled.arenas_current <= start.arenas_current + 1,
+        "the holes were reused: {} arenas, {} at the start",
+        refilled.arenas_current,
+        start.arenas_current
+    );
+    drop(objects);
+    let end = alloc::stats();
+    assert!(end.arenas_current <= 1, "{end:?}");
+    assert_eq!(end.bytes_in_use, 0);
+}
+
+#[test]
+fn print_stats_table() {
+    let keep: Vec<_> = (0..10).map(|_| Gc::new([0u8; 100])).collect();
+    let table = alloc::stats().to_string();
+    assert!(
+        table.starts_with("Small block threshold = 512, in 32 size classes."),
+        "{table}"
+    );
+    assert!(table.contains("# arenas allocated current"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.trim_start().starts_with("7    128")),
+        "{table}"
+    );
+    alloc::print_stats();
+    drop(keep);
+}
