@@ -42,7 +42,8 @@ pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
         // walking. (A `Trace` impl that wrongly claims `MAY_CONTAIN_GC =
         // false` for a type that holds `Gc`s loses the trashcan, not safety.)
         // SAFETY: forwarded contract.
-        return unsafe { destroy_now(header) };
+        unsafe { destroy_now(header) };
+        return;
     }
     with_heap(|heap| {
         if heap.is_tracing() {
@@ -60,7 +61,9 @@ pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
         if depth < TRASHCAN_DEPTH {
             let _depth = DepthGuard::enter(heap);
             // SAFETY: forwarded contract.
-            unsafe { destroy_now(header) }
+            if unsafe { destroy_now(header) } {
+                heap.counters.note_destruction();
+            }
         } else {
             push_to_trashcan(heap, header);
         }
@@ -106,8 +109,12 @@ fn empty_trashcan(heap: &Heap) {
     // same pointer while we pop.
     while let Some(next) = unsafe { (*trashcan).pop() } {
         // SAFETY: every queued object had strong == 0 and was queued once.
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(next) })) {
-            first_panic.get_or_insert(payload);
+        match catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(next) })) {
+            Ok(true) => heap.counters.note_destruction(),
+            Ok(false) => {}
+            Err(payload) => {
+                first_panic.get_or_insert(payload);
+            }
         }
     }
     heap.destroy_depth.set(0);
@@ -147,12 +154,15 @@ impl Drop for DepthGuard<'_> {
 
 /// Unlinks the object, drops its value (unless the collector already did) and
 /// releases the implicit weak handle, even if the value's `Drop` panics.
+/// Returns `false` if the object's finalizer resurrected it instead (then it
+/// is left alone). Callers count destroyed tracked objects
+/// (`GenerationCounters::note_destruction`).
 ///
 /// # Safety
 ///
 /// - `header` belongs to a live object with strong == 0 that nothing else
 ///   destroys, and the collector is not walking the list that holds it.
-pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
+pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) -> bool {
     // SAFETY: live until `release_implicit_weak` below.
     let h = unsafe { header.as_ref() };
     // SAFETY: forwarded contract.
@@ -161,7 +171,7 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
             if let Some(payload) = panic {
                 resume_unwind(payload);
             }
-            return;
+            return false;
         }
         Finalized::Dead(panic) => panic,
     };
@@ -173,7 +183,6 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
             links.as_ref().stop_collecting();
             links.as_ref().set_destroy_deferred(false);
         }
-        with_heap(|heap| heap.counters.note_destruction());
     }
     // Weak callbacks: after the finalizer, once the object is out of every
     // list (a collection run by a callback cannot see it), before the value
@@ -202,6 +211,7 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) {
     if let Some(payload) = finalizer_panic {
         resume_unwind(payload);
     }
+    true
 }
 
 /// What became of an object whose finalizer was due.

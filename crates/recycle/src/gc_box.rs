@@ -7,6 +7,7 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use crate::header::{GcHeader, GcLinks, LINKS_SIZE};
+use crate::heap::Heap;
 use crate::trace::{Trace, Tracer};
 
 /// The header and value of one object. `Gc<T>` and `Weak<T>` point here.
@@ -115,7 +116,16 @@ pub(crate) fn vtable_of<T: Trace + 'static>() -> &'static VTable {
 /// Allocates a box for `T` with an uninitialized value, `strong` = 0, the
 /// implicit weak handle, and (for tracked types) unlinked `GcLinks`.
 pub(crate) fn allocate_uninit<T: Trace + 'static>() -> NonNull<GcBox<T>> {
-    let base = crate::alloc::allocate(VTableFor::<T>::ALLOC);
+    init_box::<T>(crate::alloc::allocate(VTableFor::<T>::ALLOC))
+}
+
+/// [`allocate_uninit`], with the heap already at hand.
+pub(crate) fn allocate_uninit_in<T: Trace + 'static>(heap: &Heap) -> NonNull<GcBox<T>> {
+    init_box::<T>(crate::alloc::allocate_in(heap, VTableFor::<T>::ALLOC))
+}
+
+#[inline(always)]
+fn init_box<T: Trace + 'static>(base: NonNull<u8>) -> NonNull<GcBox<T>> {
     // SAFETY: `header_offset` + size of the box is within the allocation.
     let boxed: NonNull<GcBox<T>> = unsafe { base.byte_add(VTableFor::<T>::HEADER_OFFSET).cast() };
     // SAFETY: fresh allocation, header field in bounds and aligned.

@@ -11,7 +11,7 @@ use core::ptr::{self, NonNull};
 
 use crate::collector::list::unlink;
 use crate::destroy::{destroy_unreferenced, release_implicit_weak};
-use crate::gc_box::{GcBox, allocate_uninit};
+use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in};
 use crate::header::{GcHeader, links_of};
 use crate::heap::with_heap;
 use crate::trace::{Trace, Tracer};
@@ -54,15 +54,28 @@ impl<T: Trace + 'static> Gc<T> {
     /// ```
     #[inline]
     pub fn new(value: T) -> Gc<T> {
-        let ptr = allocate_uninit::<T>();
-        // SAFETY: fresh allocation with an uninitialized, in-bounds value field.
-        unsafe {
-            (&raw mut (*ptr.as_ptr()).value).write(value);
-            (*ptr.as_ptr()).header.set_strong(1);
+        /// Moves the value in and takes the first strong count.
+        #[inline(always)]
+        fn init<T>(ptr: NonNull<GcBox<T>>, value: T) -> Gc<T> {
+            // SAFETY: fresh allocation with an uninitialized, in-bounds value field.
+            unsafe {
+                (&raw mut (*ptr.as_ptr()).value).write(value);
+                (*ptr.as_ptr()).header.set_strong(1);
+            }
+            Gc::from_inner(ptr)
         }
-        let gc = Gc::from_inner(ptr);
-        if T::MAY_CONTAIN_GC {
-            gc.track();
+        if !T::MAY_CONTAIN_GC {
+            return init(allocate_uninit::<T>(), value);
+        }
+        // Tracked: allocate and link into generation 0 with one heap lookup.
+        let (gc, collect) = with_heap(|heap| {
+            let gc = init(allocate_uninit_in::<T>(heap), value);
+            // SAFETY: a tracked type with an initialized value, in no list yet.
+            let collect = unsafe { heap.track(links_of(gc.header_ptr())) };
+            (gc, collect)
+        });
+        if collect {
+            crate::collector::collect_automatically();
         }
         gc
     }

@@ -19,6 +19,7 @@ use std::alloc::{alloc, dealloc, handle_alloc_error};
 #[cfg(feature = "pool")]
 pub(crate) mod pool;
 
+use crate::heap::Heap;
 #[cfg(feature = "pool")]
 use crate::heap::with_heap;
 
@@ -29,6 +30,21 @@ pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     if pool::is_small(layout) {
         return with_heap(|heap| heap.pools.allocate(layout));
     }
+    allocate_large(layout)
+}
+
+/// Allocates memory for one object, with the heap already at hand.
+#[inline]
+pub(crate) fn allocate_in(heap: &Heap, layout: Layout) -> NonNull<u8> {
+    #[cfg(feature = "pool")]
+    if pool::is_small(layout) {
+        return heap.pools.allocate(layout);
+    }
+    let _ = heap;
+    allocate_large(layout)
+}
+
+fn allocate_large(layout: Layout) -> NonNull<u8> {
     // SAFETY: every object layout has a non-zero size (it holds a header).
     let ptr = unsafe { alloc(layout) };
     NonNull::new(ptr).unwrap_or_else(|| handle_alloc_error(layout))
@@ -46,7 +62,7 @@ pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
     if pool::is_small(layout) {
         // SAFETY: small layouts come from this thread's pools (`Gc` is
         // `!Send`, so the object is freed by the thread that made it).
-        return with_heap(|heap| unsafe { heap.pools.deallocate(ptr, layout) });
+        return unsafe { pool::Pools::deallocate(ptr, layout) };
     }
     // SAFETY: per the contract, from `alloc` with this layout.
     unsafe { dealloc(ptr.as_ptr(), layout) }

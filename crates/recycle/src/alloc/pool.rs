@@ -20,7 +20,10 @@
 //! - Pools with free blocks are on their class's *usable* list (doubly
 //!   linked): allocation pops from its first pool. A full pool leaves the
 //!   list and comes back when a block is freed. A pool whose blocks are all
-//!   free goes to its arena's free pools, usable by any class.
+//!   free goes to its arena's free pools, usable by any class, unless it is
+//!   its class's only usable pool: that one stays (so a loop that allocates
+//!   and frees one object does not set up a pool each time) until the thread
+//!   exits.
 //! - An **arena** whose pools are all free goes back to the system, unless it
 //!   is the only one (so a loop that allocates and frees one object does not
 //!   map and unmap an arena each time; CPython keeps one too).
@@ -74,6 +77,9 @@ struct PoolHeader {
     next: Cell<*mut PoolHeader>,
     prev: Cell<*mut PoolHeader>,
     arena: *mut ArenaHeader,
+    /// The allocator that owns the pool (it lives in its thread's heap, at a
+    /// fixed address), so that freeing needs no thread-local lookup.
+    owner: *const Pools,
 }
 
 /// A freed block holds the link to the next freed block.
@@ -187,23 +193,26 @@ impl Pools {
         }
     }
 
-    /// Returns a block to its pool.
+    /// Returns a block to its pool, whichever thread's allocator that is
+    /// (found from the pool header: no thread-local lookup).
     ///
     /// # Safety
     ///
-    /// - `block` came from [`Pools::allocate`] of this allocator with the
-    ///   same `layout`, and is not used afterwards.
+    /// - `block` came from [`Pools::allocate`] with the same `layout`, on
+    ///   this thread, and is not used afterwards.
     #[inline]
-    pub(crate) unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout) {
+    pub(crate) unsafe fn deallocate(block: NonNull<u8>, layout: Layout) {
         let class = class_of(layout.size());
         let pool = block
             .as_ptr()
             .map_addr(|a| a & !(POOL_SIZE - 1))
             .cast::<PoolHeader>();
         // SAFETY: blocks live inside pools, POOL_SIZE-aligned, whose header is
-        // at the start; the masked pointer keeps the arena's provenance.
+        // at the start; the masked pointer keeps the arena's provenance. The
+        // owner is this thread's allocator, alive for the thread's lifetime.
         unsafe {
             let p = &*pool;
+            let this = &*p.owner;
             debug_assert_eq!(
                 p.class.get() as usize,
                 class,
@@ -218,12 +227,19 @@ impl Pools {
             p.free_block.set(freed);
             p.used.set(p.used.get() - 1);
             if p.used.get() == 0 {
-                if !was_full {
-                    self.unlink_usable(class, pool);
+                let only_usable = this.usable[class].get() == pool && p.next.get().is_null();
+                if only_usable && this.keep_one.get() {
+                    // The class's last usable pool stays, empty, so that a
+                    // loop allocating and freeing one object does not set up
+                    // a pool each time.
+                    return;
                 }
-                self.free_pool(pool);
+                if !was_full {
+                    this.unlink_usable(class, pool);
+                }
+                this.free_pool(pool);
             } else if was_full {
-                self.push_usable(class, pool);
+                this.push_usable(class, pool);
             }
         }
     }
@@ -259,6 +275,7 @@ impl Pools {
                     next: Cell::new(ptr::null_mut()),
                     prev: Cell::new(ptr::null_mut()),
                     arena,
+                    owner: self,
                 });
                 pool
             };
@@ -310,6 +327,17 @@ impl Pools {
     /// live objects stay, as the objects do.)
     pub(crate) fn release_at_thread_exit(&self) {
         self.keep_one.set(false);
+        // Empty pools kept on their class's usable list go back first.
+        for class in 0..NUM_CLASSES {
+            let pool = self.usable[class].get();
+            // SAFETY: a usable pool is a live pool header on its class's list.
+            unsafe {
+                if !pool.is_null() && (*pool).used.get() == 0 {
+                    self.unlink_usable(class, pool);
+                    self.free_pool(pool);
+                }
+            }
+        }
         let mut arena = self.all_arenas.get();
         while !arena.is_null() {
             // SAFETY: list members are live arena headers.
