@@ -17,6 +17,7 @@ use crate::collector::list::unlink;
 use crate::gc_box::deallocate;
 use crate::header::{GcHeader, links_of};
 use crate::heap::{Heap, with_heap};
+use crate::trace::Trace;
 use crate::weakref;
 
 /// Nested destructions allowed before the trashcan takes over. CPython uses
@@ -34,15 +35,28 @@ const TRASHCAN_DEPTH: u32 = 64;
 ///   else will destroy it.
 #[inline(never)]
 pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
+    // SAFETY: forwarded contract.
+    unsafe { destroy_unreferenced_with::<Erased>(header) }
+}
+
+/// [`destroy_unreferenced`], with what it needs to know about the object's
+/// type taken from `O`: the vtable, or (through the vtable's `destroy`
+/// entry, which `Gc::drop` calls) the type itself, known at compile time.
+///
+/// # Safety
+///
+/// - As [`destroy_unreferenced`]; `O` describes the object's type.
+#[inline]
+pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>) {
     // SAFETY: the object is live until it is freed below.
     let h = unsafe { header.as_ref() };
-    if !h.is_tracked_type() {
+    if !O::tracked(h) {
         // An untracked value holds no `Gc`, so dropping it destroys nothing
         // else: no nesting to limit, and no list the collector could be
         // walking. (A `Trace` impl that wrongly claims `MAY_CONTAIN_GC =
         // false` for a type that holds `Gc`s loses the trashcan, not safety.)
         // SAFETY: forwarded contract.
-        unsafe { destroy_now(header) };
+        unsafe { destroy_now_with::<O>(header) };
         return;
     }
     with_heap(|heap| {
@@ -61,7 +75,7 @@ pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
         if depth < TRASHCAN_DEPTH {
             let _depth = DepthGuard::enter(heap);
             // SAFETY: forwarded contract.
-            if unsafe { destroy_now(header) } {
+            if unsafe { destroy_now_with::<O>(header) } {
                 heap.counters.note_destruction();
             }
         } else {
@@ -163,10 +177,21 @@ impl Drop for DepthGuard<'_> {
 /// - `header` belongs to a live object with strong == 0 that nothing else
 ///   destroys, and the collector is not walking the list that holds it.
 pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { destroy_now_with::<Erased>(header) }
+}
+
+/// [`destroy_now`] with the type's facts from `O`.
+///
+/// # Safety
+///
+/// - As [`destroy_now`]; `O` describes the object's type.
+#[inline]
+unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> bool {
     // SAFETY: live until `release_implicit_weak` below.
     let h = unsafe { header.as_ref() };
     // SAFETY: forwarded contract.
-    let finalizer_panic = match unsafe { run_finalizer(header) } {
+    let finalizer_panic = match unsafe { run_finalizer::<O>(header) } {
         Finalized::Resurrected(panic) => {
             if let Some(payload) = panic {
                 resume_unwind(payload);
@@ -175,13 +200,12 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) -> bool {
         }
         Finalized::Dead(panic) => panic,
     };
-    if h.is_tracked_type() {
+    if O::tracked(h) {
         // SAFETY: tracked type, so it has links; lists hold live objects only.
         unsafe {
             let links = links_of(header);
             unlink(links);
-            links.as_ref().stop_collecting();
-            links.as_ref().set_destroy_deferred(false);
+            links.as_ref().clear_state();
         }
     }
     // Weak callbacks: after the finalizer, once the object is out of every
@@ -194,18 +218,18 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) -> bool {
     };
     let finalizer_panic = finalizer_panic.or(callback_panic);
     /// Releases the implicit weak handle on scope exit, also when unwinding.
-    struct ReleaseWeak(NonNull<GcHeader>);
-    impl Drop for ReleaseWeak {
+    struct ReleaseWeak<O: Ops>(NonNull<GcHeader>, core::marker::PhantomData<O>);
+    impl<O: Ops> Drop for ReleaseWeak<O> {
         fn drop(&mut self) {
             // SAFETY: the object's strong handles are gone and its value dropped.
-            unsafe { release_implicit_weak(self.0) }
+            unsafe { release_implicit_weak_with::<O>(self.0) }
         }
     }
-    let release = ReleaseWeak(header);
+    let release = ReleaseWeak::<O>(header, core::marker::PhantomData);
     if !h.is_dead() {
         // SAFETY: strong == 0, so no handle (hence no reference) reaches the
         // value, and it is initialized (not dead).
-        unsafe { (h.vtable().drop_value)(header) }
+        unsafe { O::drop_value(header) }
     }
     drop(release);
     if let Some(payload) = finalizer_panic {
@@ -232,10 +256,10 @@ enum Finalized {
 /// # Safety
 ///
 /// - As [`destroy_now`].
-unsafe fn run_finalizer(header: NonNull<GcHeader>) -> Finalized {
+unsafe fn run_finalizer<O: Ops>(header: NonNull<GcHeader>) -> Finalized {
     // SAFETY: per the contract, a live object.
     let h = unsafe { header.as_ref() };
-    let Some(finalize) = h.vtable().finalize else {
+    let Some(finalize) = O::finalizer(h) else {
         return Finalized::Dead(None);
     };
     if h.is_dead() || h.is_finalized() {
@@ -261,9 +285,92 @@ unsafe fn run_finalizer(header: NonNull<GcHeader>) -> Finalized {
 /// - strong == 0, the value is dropped (or was never initialized), and the
 ///   object is in no list.
 pub(crate) unsafe fn release_implicit_weak(header: NonNull<GcHeader>) {
+    // SAFETY: forwarded contract.
+    unsafe { release_implicit_weak_with::<Erased>(header) }
+}
+
+/// # Safety
+///
+/// - As [`release_implicit_weak`]; `O` describes the object's type.
+#[inline]
+unsafe fn release_implicit_weak_with<O: Ops>(header: NonNull<GcHeader>) {
     // SAFETY: the allocation is live until the weak count reaches 0.
     if unsafe { header.as_ref() }.dec_weak() == 0 {
         // SAFETY: no handle of either kind is left, the value is gone.
+        unsafe { O::deallocate(header) }
+    }
+}
+
+/// What destruction needs to know about an object's type.
+pub(crate) trait Ops {
+    /// Does the type have `GcLinks` (`MAY_CONTAIN_GC`)?
+    fn tracked(header: &GcHeader) -> bool;
+    /// The type's finalizer, if it has one.
+    fn finalizer(header: &GcHeader) -> Option<unsafe fn(NonNull<GcHeader>)>;
+    /// Drops the value in place.
+    ///
+    /// # Safety
+    ///
+    /// - As `VTable::drop_value`.
+    unsafe fn drop_value(header: NonNull<GcHeader>);
+    /// Frees the allocation.
+    ///
+    /// # Safety
+    ///
+    /// - As [`deallocate`].
+    unsafe fn deallocate(header: NonNull<GcHeader>);
+}
+
+/// The type's facts read from the object's vtable.
+pub(crate) struct Erased;
+
+impl Ops for Erased {
+    #[inline(always)]
+    fn tracked(header: &GcHeader) -> bool {
+        header.is_tracked_type()
+    }
+    #[inline(always)]
+    fn finalizer(header: &GcHeader) -> Option<unsafe fn(NonNull<GcHeader>)> {
+        header.vtable().finalize
+    }
+    #[inline(always)]
+    unsafe fn drop_value(header: NonNull<GcHeader>) {
+        // SAFETY: forwarded contract.
+        unsafe { (header.as_ref().vtable().drop_value)(header) }
+    }
+    #[inline(always)]
+    unsafe fn deallocate(header: NonNull<GcHeader>) {
+        // SAFETY: forwarded contract.
         unsafe { deallocate(header) }
+    }
+}
+
+/// The type's facts known at compile time: used by the vtable's `destroy`
+/// entry, so that the common destruction (no finalizer, no weak callback)
+/// is one indirect call with everything else inlined.
+pub(crate) struct Typed<T>(core::marker::PhantomData<T>);
+
+impl<T: Trace + 'static> Ops for Typed<T> {
+    #[inline(always)]
+    fn tracked(_: &GcHeader) -> bool {
+        T::MAY_CONTAIN_GC
+    }
+    #[inline(always)]
+    fn finalizer(header: &GcHeader) -> Option<unsafe fn(NonNull<GcHeader>)> {
+        if T::HAS_FINALIZER {
+            header.vtable().finalize
+        } else {
+            None
+        }
+    }
+    #[inline(always)]
+    unsafe fn drop_value(header: NonNull<GcHeader>) {
+        // SAFETY: forwarded contract; the object is a `GcBox<T>`.
+        unsafe { crate::gc_box::drop_value::<T>(header) }
+    }
+    #[inline(always)]
+    unsafe fn deallocate(header: NonNull<GcHeader>) {
+        // SAFETY: forwarded contract; the object is a `GcBox<T>`.
+        unsafe { crate::gc_box::deallocate_typed::<T>(header) }
     }
 }

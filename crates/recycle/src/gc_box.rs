@@ -31,6 +31,9 @@ pub(crate) struct VTable {
     pub(crate) drop_value: unsafe fn(NonNull<GcHeader>),
     /// Runs the value's finalizer, if the type has one (`T::HAS_FINALIZER`).
     pub(crate) finalize: Option<unsafe fn(NonNull<GcHeader>)>,
+    /// `destroy_unreferenced` compiled for `T`: what `Gc::drop` calls when
+    /// the last handle goes.
+    pub(crate) destroy: unsafe fn(NonNull<GcHeader>),
     /// `core::any::type_name::<T>()`.
     pub(crate) type_name: fn() -> &'static str,
     /// `TypeId::of::<T>()`, for `GcAny::downcast`.
@@ -73,6 +76,7 @@ impl<T: Trace + 'static> VTableFor<T> {
         } else {
             None
         },
+        destroy: crate::destroy::destroy_unreferenced_with::<crate::destroy::Typed<T>>,
         type_name: core::any::type_name::<T>,
         type_id: core::any::TypeId::of::<T>,
         alloc_layout: Self::ALLOC,
@@ -103,7 +107,8 @@ unsafe fn finalize_value<T: Trace>(header: NonNull<GcHeader>) {
 ///
 /// - `header` is the header of a `GcBox<T>` whose value is initialized, no
 ///   reference to the value is live, and the value is not used afterwards.
-unsafe fn drop_value<T>(header: NonNull<GcHeader>) {
+#[inline(always)]
+pub(crate) unsafe fn drop_value<T>(header: NonNull<GcHeader>) {
     // SAFETY: per the contract; a raw place, so no reference covers the value.
     unsafe { core::ptr::drop_in_place(&raw mut (*header.cast::<GcBox<T>>().as_ptr()).value) }
 }
@@ -160,5 +165,19 @@ pub(crate) unsafe fn deallocate(header: NonNull<GcHeader>) {
     unsafe {
         let base = header.byte_sub(vtable.header_offset).cast::<u8>();
         crate::alloc::deallocate(base, vtable.alloc_layout);
+    }
+}
+
+/// [`deallocate`] for a `GcBox<T>`, with the layout known at compile time.
+///
+/// # Safety
+///
+/// - As [`deallocate`], and the object is a `GcBox<T>`.
+#[inline(always)]
+pub(crate) unsafe fn deallocate_typed<T: Trace + 'static>(header: NonNull<GcHeader>) {
+    // SAFETY: as `deallocate`, with `T`'s constants for the offset and layout.
+    unsafe {
+        let base = header.byte_sub(VTableFor::<T>::HEADER_OFFSET).cast::<u8>();
+        crate::alloc::deallocate(base, VTableFor::<T>::ALLOC);
     }
 }

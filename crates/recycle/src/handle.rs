@@ -10,7 +10,7 @@ use core::ops::Deref;
 use core::ptr::{self, NonNull};
 
 use crate::collector::list::unlink;
-use crate::destroy::{destroy_unreferenced, release_implicit_weak};
+use crate::destroy::release_implicit_weak;
 use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in};
 use crate::header::{GcHeader, links_of};
 use crate::heap::with_heap;
@@ -311,8 +311,9 @@ impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         if self.header().dec_strong() == 0 {
-            // SAFETY: this was the last strong handle.
-            unsafe { destroy_unreferenced(self.header_ptr()) }
+            // SAFETY: this was the last strong handle; `destroy` is the
+            // object's own type's destructor.
+            unsafe { (self.header().vtable().destroy)(self.header_ptr()) }
         }
     }
 }

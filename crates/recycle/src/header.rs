@@ -346,6 +346,12 @@ impl GcLinks {
         self.gc_state.set(kept | (generation << GENERATION_SHIFT));
     }
 
+    /// The object is being destroyed: nothing of its state matters any more.
+    #[inline(always)]
+    pub(crate) fn clear_state(&self) {
+        self.gc_state.set(0);
+    }
+
     /// Leaves the collection: clears every per-collection flag and `gc_refs`.
     #[inline(always)]
     pub(crate) fn stop_collecting(&self) {
