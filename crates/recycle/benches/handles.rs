@@ -1,5 +1,6 @@
 //! Handle costs beside `std::rc::Rc`, in the same run: clone+drop of a
-//! handle, and new+drop of a small acyclic value (untracked and tracked).
+//! handle, new+drop of a small acyclic value (untracked and tracked), and
+//! building then dropping a complete binary tree of 2^20 - 1 nodes.
 //!
 //! `cargo bench -p recycle --bench handles`
 
@@ -76,5 +77,62 @@ fn new_drop(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, clone_drop, new_drop);
+#[derive(Trace)]
+struct GcTree {
+    left: Option<Gc<GcTree>>,
+    right: Option<Gc<GcTree>>,
+}
+
+struct RcTree {
+    left: Option<Rc<RcTree>>,
+    right: Option<Rc<RcTree>>,
+}
+
+const TREE_DEPTH: u32 = 20;
+
+fn gc_tree(depth: u32) -> Gc<GcTree> {
+    if depth == 1 {
+        return Gc::new(GcTree {
+            left: None,
+            right: None,
+        });
+    }
+    Gc::new(GcTree {
+        left: Some(gc_tree(depth - 1)),
+        right: Some(gc_tree(depth - 1)),
+    })
+}
+
+fn rc_tree(depth: u32) -> Rc<RcTree> {
+    if depth == 1 {
+        return Rc::new(RcTree {
+            left: None,
+            right: None,
+        });
+    }
+    Rc::new(RcTree {
+        left: Some(rc_tree(depth - 1)),
+        right: Some(rc_tree(depth - 1)),
+    })
+}
+
+fn tree(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tree_1M_build_drop");
+    group.sample_size(20);
+    group.bench_function("Rc", |b| {
+        b.iter(|| {
+            let t = rc_tree(TREE_DEPTH);
+            black_box(t.left.is_some() && t.right.is_some());
+        })
+    });
+    group.bench_function("Gc", |b| {
+        b.iter(|| {
+            let t = gc_tree(TREE_DEPTH);
+            black_box(t.left.is_some() && t.right.is_some());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, clone_drop, new_drop, tree);
 criterion_main!(benches);

@@ -3,7 +3,7 @@
 //! collections [`WeakValueMap`], [`WeakKeyMap`] and [`WeakSet`], and
 //! [`finalize`] (`weakref.finalize`).
 //!
-//! Plain weak handles without callbacks are [`Weak`](crate::Weak).
+//! Plain weak handles without callbacks are [`Weak`].
 
 use core::cell::RefCell;
 use core::fmt;
