@@ -55,7 +55,7 @@ pub(crate) fn deduce_unreachable(
     };
     let (candidates, weak_ref_owners) = subtract_refs(young, max_generation);
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
-    let found = move_unreachable(young, unreachable, survivor_generation);
+    let (found, needs) = move_unreachable(young, unreachable, survivor_generation);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
     unreachable.validate("move_unreachable: unreachable", |l| {
         l.is_collecting() && l.is_unreachable()
@@ -67,6 +67,8 @@ pub(crate) fn deduce_unreachable(
         unreachable: found,
         deferred,
         weak_ref_owners,
+        needs_finalizers: needs.finalizers,
+        needs_weak_callbacks: needs.weak_callbacks,
     }
 }
 
@@ -92,6 +94,18 @@ pub(crate) struct Deduced {
     pub(crate) deferred: Vec<NonNull<GcHeader>>,
     /// Which object's value holds which callback-bearing `WeakRef`.
     pub(crate) weak_ref_owners: Vec<(NonNull<GcLinks>, u64)>,
+    /// Some unreachable object has a finalizer that has not run.
+    pub(crate) needs_finalizers: bool,
+    /// Some unreachable object has weak callbacks.
+    pub(crate) needs_weak_callbacks: bool,
+}
+
+/// What the unreachable objects will need, noted while `move_unreachable`
+/// touches them anyway (so that later phases skip walks nobody needs).
+#[derive(Default)]
+struct Needs {
+    finalizers: bool,
+    weak_callbacks: bool,
 }
 
 /// Ends deferred destruction when tracing is over, also on a panic.
@@ -173,10 +187,17 @@ fn subtract_refs(
 /// its own, never nested inside another's `Drop`). Objects whose destruction
 /// is deferred have no count to hold and get no hold.
 ///
-/// Returns how many objects ended up in `unreachable`.
-fn move_unreachable(young: &GcList, unreachable: &GcList, survivor_generation: usize) -> usize {
+/// Returns how many objects ended up in `unreachable`, and whether any of
+/// them has a pending finalizer or weak callbacks. (An object moved back
+/// keeps what it added to those flags: they only allow skipping a walk.)
+fn move_unreachable(
+    young: &GcList,
+    unreachable: &GcList,
+    survivor_generation: usize,
+) -> (usize, Needs) {
     let mut tracer = Tracer::new(TraceAction::MarkReachable { young });
     let mut moved = 0;
+    let mut needs = Needs::default();
     let mut node = young.first_or_end();
     while !young.is_end(node) {
         // SAFETY: not the sentinel, so a live tracked object in `young`.
@@ -202,9 +223,13 @@ fn move_unreachable(young: &GcList, unreachable: &GcList, survivor_generation: u
             links.set_unreachable(true);
             hold(links_ptr);
             moved += 1;
+            // SAFETY: a live tracked object.
+            let header = unsafe { object_header(links_ptr).as_ref() };
+            needs.finalizers |= header.vtable().finalize.is_some() && !header.is_finalized();
+            needs.weak_callbacks |= header.has_weak_callbacks();
         }
     }
-    moved - tracer.moved_back()
+    (moved - tracer.moved_back(), needs)
 }
 
 /// Takes the collector's hold on an object entering `unreachable`.

@@ -181,11 +181,16 @@ fn collect_region(
     let garbage_weak_refs = weakrefs::owned_by_garbage(deduced.weak_ref_owners);
 
     // 3. Objects whose last handle user `trace` code dropped meanwhile.
+    let had_deferred = !deduced.deferred.is_empty();
     let mut panic = destroy_deferred(deduced.deferred);
 
     // 4. PEP 442: every finalizer of the garbage runs while all of it is
     //    intact; then whatever a finalizer made reachable again survives.
-    let (ran_finalizers, finalizer_panic) = finalize::finalize_garbage(heap, unreachable);
+    let (ran_finalizers, finalizer_panic) = if deduced.needs_finalizers {
+        finalize::finalize_garbage(heap, unreachable)
+    } else {
+        (false, None)
+    };
     if let Some(payload) = finalizer_panic {
         panic.get_or_insert(payload);
     }
@@ -212,8 +217,14 @@ fn collect_region(
         delete::save_garbage(unreachable, old, survivor_generation);
         (0, None)
     } else {
-        if let Some(payload) = weakrefs::handle_weakref_callbacks(unreachable, garbage_weak_refs) {
-            panic.get_or_insert(payload);
+        // A finalizer, or a `Drop` run by a deferred destruction, may have
+        // made weak references with callbacks to the garbage.
+        if deduced.needs_weak_callbacks || ran_finalizers || had_deferred {
+            if let Some(payload) =
+                weakrefs::handle_weakref_callbacks(unreachable, garbage_weak_refs)
+            {
+                panic.get_or_insert(payload);
+            }
         }
         delete::delete_garbage(unreachable, debug.contains(DebugFlags::UNCOLLECTABLE))
     };
