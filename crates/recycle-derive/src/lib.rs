@@ -4,6 +4,10 @@
 //! enums) except those marked `#[trace(skip)]`, and `MAY_CONTAIN_GC` is the
 //! `||` of the fields' values. Each type parameter gets a `Trace` bound.
 //!
+//! `TRUSTED` (may the collector subtract the edges this `trace` reports?) is
+//! `Some` when every traced field's type is trusted, as the std impls and
+//! other derived types are; see `recycle::Trace`.
+//!
 //! `#[trace(finalize)]` on the type declares a finalizer: the derived impl
 //! sets `HAS_FINALIZER` and calls the type's `recycle::Finalize` impl.
 //!
@@ -76,9 +80,11 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
 
     let mut may_contain = Vec::new();
+    let mut trusted = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => {
-            let (pattern, calls) = destructure(&data.fields, &name, &mut may_contain)?;
+            let (pattern, calls) =
+                destructure(&data.fields, &name, &mut may_contain, &mut trusted)?;
             quote! {
                 let #name #pattern = self;
                 #(#calls)*
@@ -88,7 +94,8 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
             let mut arms = Vec::new();
             for variant in &data.variants {
                 let ident = &variant.ident;
-                let (pattern, calls) = destructure(&variant.fields, &name, &mut may_contain)?;
+                let (pattern, calls) =
+                    destructure(&variant.fields, &name, &mut may_contain, &mut trusted)?;
                 arms.push(quote! { #name::#ident #pattern => { #(#calls)* } });
             }
             if arms.is_empty() {
@@ -110,6 +117,20 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
     } else {
         quote! { false #(|| #may_contain)* }
     };
+    // Trusted when every traced field's type is: the generated `trace`
+    // reports each field once. `#[trace(tracked)]` types (recursive through
+    // other types) cannot ask the compiler, and stay untrusted.
+    let trusted = if container.tracked {
+        quote! { ::core::option::Option::None }
+    } else {
+        quote! {{
+            // SAFETY: the derived `trace` calls `trace` on each field exactly
+            // once, and only on fields of this value.
+            let trusted = ::core::option::Option::Some(unsafe { ::recycle::Trust::new_unchecked() });
+            #(let trusted = ::recycle::Trust::all(trusted, #trusted);)*
+            trusted
+        }}
+    };
 
     let finalizer = if container.finalize {
         quote! {
@@ -127,6 +148,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         #[automatically_derived]
         impl #impl_generics ::recycle::Trace for #name #ty_generics #where_clause {
             const MAY_CONTAIN_GC: bool = #may_contain_gc;
+            const TRUSTED: ::core::option::Option<::recycle::Trust> = #trusted;
             #finalizer
 
             #[inline]
@@ -144,6 +166,7 @@ fn destructure(
     fields: &Fields,
     self_name: &Ident,
     may_contain: &mut Vec<TokenStream2>,
+    trusted: &mut Vec<TokenStream2>,
 ) -> syn::Result<(TokenStream2, Vec<TokenStream2>)> {
     let mut bindings = Vec::new();
     let mut calls = Vec::new();
@@ -164,11 +187,14 @@ fn destructure(
         bindings.push(member);
         calls.push(quote! { ::recycle::Trace::trace(#binding, tracer); });
         let ty = &field.ty;
-        may_contain.push(if mentions(ty, self_name) {
-            quote! { true }
+        if mentions(ty, self_name) {
+            // The type itself again: adds nothing the other fields do not
+            // decide (and the compiler cannot evaluate it).
+            may_contain.push(quote! { true });
         } else {
-            quote! { <#ty as ::recycle::Trace>::MAY_CONTAIN_GC }
-        });
+            may_contain.push(quote! { <#ty as ::recycle::Trace>::MAY_CONTAIN_GC });
+            trusted.push(quote! { <#ty as ::recycle::Trace>::TRUSTED });
+        }
     }
     let pattern = match fields {
         Fields::Named(_) => quote! { { #(#bindings),* } },

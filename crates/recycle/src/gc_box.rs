@@ -25,6 +25,9 @@ pub struct GcBox<T: ?Sized> {
 pub(crate) struct VTable {
     /// `T::MAY_CONTAIN_GC`: the object has `GcLinks` and lives in a list.
     pub(crate) tracked: bool,
+    /// `T::TRUSTED.is_some()`: the edges its `trace` reports may be
+    /// subtracted as references from inside the heap.
+    pub(crate) trusted: bool,
     /// Calls `Trace::trace` on the value.
     pub(crate) trace: unsafe fn(NonNull<GcHeader>, &mut Tracer),
     /// Drops the value in place.
@@ -69,6 +72,7 @@ impl<T: Trace + 'static> VTableFor<T> {
     };
     const VTABLE: VTable = VTable {
         tracked: T::MAY_CONTAIN_GC,
+        trusted: T::TRUSTED.is_some(),
         trace: trace_value::<T>,
         drop_value: drop_value::<T>,
         finalize: if T::HAS_FINALIZER {

@@ -14,7 +14,7 @@ use crate::destroy::release_implicit_weak;
 use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in};
 use crate::header::{GcHeader, links_of};
 use crate::heap::with_heap;
-use crate::trace::{Trace, Tracer};
+use crate::trace::{Trace, Tracer, Trust};
 use crate::weak::Weak;
 
 /// A single-threaded reference-counting pointer whose reference cycles are
@@ -347,6 +347,9 @@ fn deref_of_destroyed_value(type_name: fn() -> &'static str) -> ! {
 }
 
 impl<T: ?Sized> Trace for Gc<T> {
+    // SAFETY: `trace` reports exactly this handle, once; it is owned by
+    // whatever owns this `Gc`.
+    const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         tracer.visit(self.header_ptr())

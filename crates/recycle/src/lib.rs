@@ -51,11 +51,13 @@
 //! # Safety without trust
 //!
 //! [`Trace`] is a safe trait, and no implementation of it, however wrong,
-//! makes the collector free memory that is still referenced: the collector
-//! only ever drops *values*, while holding a count on each object, and
-//! memory is freed by the counts alone. A handle to a value the collector
-//! dropped panics on dereference instead of reading freed memory (see
-//! [`Gc::try_deref`]).
+//! makes the collector destroy a value that is still referenced: only
+//! *trusted* impls (derived ones, the std ones, and hand-written ones that
+//! promise it with `unsafe`) have their edges subtracted, so a wrong safe
+//! impl can only leak. The collector only ever drops *values*, while holding
+//! a count on each object, and memory is freed by the counts alone; a handle
+//! to a value the collector dropped panics on dereference instead of reading
+//! freed memory (see [`Gc::try_deref`]).
 //!
 //! # Threads
 //!
@@ -91,7 +93,7 @@ pub use any::GcAny;
 pub use handle::Gc;
 #[cfg(feature = "derive")]
 pub use recycle_derive::Trace;
-pub use trace::{Finalize, Trace, Tracer};
+pub use trace::{Finalize, Trace, Tracer, Trust};
 pub use weak::Weak;
 pub use weakref::WeakRef;
 

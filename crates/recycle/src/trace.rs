@@ -5,7 +5,7 @@ use core::ptr::NonNull;
 use crate::any::GcAny;
 use crate::collector::deduce::{in_collected_set, release_hold, update_refs};
 use crate::collector::list::{GcList, unlink};
-use crate::header::{GcHeader, GcLinks, links_of};
+use crate::header::{GcHeader, GcLinks, header_of, links_of};
 
 mod impls;
 
@@ -29,19 +29,34 @@ mod impls;
 /// # let _ = Gc::new(Node { name: String::new(), next: RefCell::new(None), scratch: vec![] });
 /// ```
 ///
-/// # A safe trait
+/// # A safe trait, and trusted edges
 ///
-/// Implementing `Trace` by hand is safe, and a wrong implementation cannot
-/// make the collector free memory that is still referenced:
+/// Implementing `Trace` by hand is safe: no implementation, however wrong,
+/// can make the collector destroy a value that is still referenced.
 ///
-/// - **Too few edges** (a `Gc` not reported) make the collector believe the
-///   target is referenced from outside: the cycle through it is leaked, never
-///   freed early. Leaving a field out is always the *safe* mistake.
-/// - **Too many edges**: reporting more handles to an object than exist is
-///   detected and keeps that object alive. Reporting a handle the value does
-///   not own (one shared with other code) can make the collector destroy a
-///   value that is still referenced: its memory stays allocated, and the
-///   remaining handles panic on dereference instead of reading a dropped value.
+/// The collector finds garbage by subtracting, from each object's strong
+/// count, the handles that other objects report. It only subtracts the edges
+/// reported by types whose `trace` is **trusted** to report exactly the
+/// handles their value owns, each once ([`Trace::TRUSTED`]). Edges from
+/// untrusted types still count for reachability, so a wrong report can only
+/// keep objects alive (a leak), never make a live object look like garbage.
+///
+/// - Derived impls are trusted when every traced field's type is, and the
+///   std impls are trusted when their parts are: a derived type built from
+///   std types and other derived types is trusted.
+/// - [`empty_trace!`](crate::empty_trace) implements `Trace` for a type that
+///   holds no `Gc` (reports nothing, trusted).
+/// - A hand-written `trace` is untrusted unless it promises, with `unsafe`,
+///   to report only handles its value owns, each at most once:
+///   `const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });`.
+///   Untrusted, it is still safe, but cycles through it are never collected.
+///
+/// Other mistakes are safe too:
+///
+/// - **Too few edges** (a `Gc` not reported): the target looks referenced
+///   from outside, and the cycle through it is leaked, never freed early.
+/// - **Too many edges** from a trusted impl (more than the handles that
+///   exist) are detected and keep the object alive.
 /// - **Panics** in `trace` abort the collection: the heap is restored and the
 ///   panic continues to the caller of `collect()`.
 /// - `trace` may create, clone and drop `Gc` values; objects whose last handle
@@ -60,6 +75,12 @@ pub trait Trace {
     /// Can a value of this type (transitively) own a `Gc`? See the trait docs.
     const MAY_CONTAIN_GC: bool = true;
 
+    /// `Some` if `trace` reports exactly the handles the value owns, each at
+    /// most once, so that the collector may count them as references from
+    /// inside the heap (see the trait docs). `None`, the default, is always
+    /// safe: the type's edges then only keep objects alive.
+    const TRUSTED: Option<Trust> = None;
+
     /// Does this type have a finalizer? `#[trace(finalize)]` on a derived
     /// type sets it (see [`Finalize`]); a hand-written impl that overrides
     /// [`Trace::finalize`] sets it too.
@@ -71,6 +92,59 @@ pub trait Trace {
     /// The finalizer, run by the collector at most once, before the value is
     /// destroyed, when `HAS_FINALIZER` is `true`. See [`Finalize`].
     fn finalize(&self) {}
+}
+
+/// A promise that a type's [`Trace::trace`] reports only handles its value
+/// owns, each at most once. Made with `unsafe` ([`Trust::new_unchecked`]) or
+/// combined from others ([`Trust::all`]), by the derive and the std impls.
+#[derive(Clone, Copy, Debug)]
+pub struct Trust(());
+
+impl Trust {
+    /// The promise.
+    ///
+    /// # Safety
+    ///
+    /// - The type's `trace` reports only `Gc` handles that its value owns
+    ///   (that are dropped when the value is dropped), each at most once.
+    ///   Reporting fewer is fine. Breaking this can make the collector drop
+    ///   a value that safe code still borrows.
+    pub const unsafe fn new_unchecked() -> Trust {
+        Trust(())
+    }
+
+    /// Trusted if both are: for a type whose `trace` calls exactly the
+    /// `trace` of its parts, each once.
+    pub const fn all(a: Option<Trust>, b: Option<Trust>) -> Option<Trust> {
+        match (a, b) {
+            (Some(t), Some(_)) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Implements [`Trace`] for types that hold no `Gc`: nothing to report,
+/// untracked, trusted.
+///
+/// ```
+/// struct Config {
+///     verbose: bool,
+/// }
+/// recycle::empty_trace!(Config);
+/// assert!(!recycle::gc::is_tracked(&recycle::Gc::new(Config { verbose: true })));
+/// ```
+#[macro_export]
+macro_rules! empty_trace {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::Trace for $t {
+            const MAY_CONTAIN_GC: bool = false;
+            // SAFETY: `trace` below reports nothing.
+            const TRUSTED: ::core::option::Option<$crate::Trust> =
+                ::core::option::Option::Some(unsafe { $crate::Trust::new_unchecked() });
+            #[inline(always)]
+            fn trace(&self, _: &mut $crate::Tracer) {}
+        }
+    )+};
 }
 
 /// A finalizer, as PEP 442 defines them for Python's `__del__`: code that
@@ -158,6 +232,8 @@ pub struct Tracer {
     moved_back: usize,
     /// `SubtractRefs`: the callback-bearing `WeakRef`s reported, by owner.
     weak_refs: Vec<(NonNull<GcLinks>, u64)>,
+    /// Is the current object's type trusted (may its edges be subtracted)?
+    current_trusted: bool,
 }
 
 impl Tracer {
@@ -167,6 +243,7 @@ impl Tracer {
             current: core::ptr::null(),
             moved_back: 0,
             weak_refs: Vec::new(),
+            current_trusted: false,
         }
     }
 
@@ -193,6 +270,8 @@ impl Tracer {
 
     pub(crate) fn set_current(&mut self, current: NonNull<GcLinks>) {
         self.current = current.as_ptr();
+        // SAFETY: `current` is a live tracked object of the collector's lists.
+        self.current_trusted = unsafe { header_of(current).as_ref() }.vtable().trusted;
     }
 
     /// Tells the collector that part of this value cannot be inspected right
@@ -229,6 +308,11 @@ impl Tracer {
         let links = unsafe { links_ptr.as_ref() };
         match &mut self.action {
             &mut TraceAction::SubtractRefs { max_generation } => {
+                if !self.current_trusted {
+                    // An untrusted `trace` may report handles it does not
+                    // own: its edges only count for reachability.
+                    return;
+                }
                 if !links.is_collecting() {
                     if !in_collected_set(links, max_generation) {
                         return;

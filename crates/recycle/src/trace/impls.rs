@@ -4,13 +4,18 @@ use core::cell::{Cell, RefCell};
 use core::marker::PhantomData;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 
-use super::{Trace, Tracer};
+use super::{Trace, Tracer, Trust};
+
+/// For impls whose `trace` reports nothing.
+// SAFETY: used only where `trace` reports no handle at all.
+const NOTHING: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
 
 /// Types that never hold a `Gc`: untracked, nothing to trace.
 macro_rules! leaf_trace {
     ($($t:ty),* $(,)?) => {$(
         impl Trace for $t {
             const MAY_CONTAIN_GC: bool = false;
+            const TRUSTED: Option<Trust> = NOTHING;
             #[inline(always)]
             fn trace(&self, _: &mut Tracer) {}
         }
@@ -49,16 +54,19 @@ leaf_trace!(
 impl<T: ?Sized> Trace for &'static T {
     /// A shared `'static` reference is owned by nobody: nothing to report.
     const MAY_CONTAIN_GC: bool = false;
+    const TRUSTED: Option<Trust> = NOTHING;
     fn trace(&self, _: &mut Tracer) {}
 }
 
 impl<T: ?Sized> Trace for PhantomData<T> {
     const MAY_CONTAIN_GC: bool = false;
+    const TRUSTED: Option<Trust> = NOTHING;
     fn trace(&self, _: &mut Tracer) {}
 }
 
 impl<T: Trace + ?Sized> Trace for Box<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         (**self).trace(tracer)
@@ -67,6 +75,7 @@ impl<T: Trace + ?Sized> Trace for Box<T> {
 
 impl<T: Trace> Trace for Option<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         if let Some(v) = self {
@@ -77,6 +86,7 @@ impl<T: Trace> Trace for Option<T> {
 
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC || E::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = Trust::all(T::TRUSTED, E::TRUSTED);
     fn trace(&self, tracer: &mut Tracer) {
         match self {
             Ok(v) => v.trace(tracer),
@@ -90,6 +100,7 @@ macro_rules! seq_trace {
     ($($name:ident<$t:ident>),* $(,)?) => {$(
         impl<$t: Trace> Trace for $name<$t> {
             const MAY_CONTAIN_GC: bool = $t::MAY_CONTAIN_GC;
+            const TRUSTED: Option<Trust> = $t::TRUSTED;
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 for v in self {
@@ -110,6 +121,7 @@ seq_trace!(
 
 impl<T: Trace> Trace for [T] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         for v in self {
@@ -120,6 +132,7 @@ impl<T: Trace> Trace for [T] {
 
 impl<T: Trace, const N: usize> Trace for [T; N] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         self.as_slice().trace(tracer)
@@ -128,6 +141,7 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
 
 impl<T: Trace, S> Trace for HashSet<T, S> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
     fn trace(&self, tracer: &mut Tracer) {
         for v in self {
             v.trace(tracer);
@@ -137,6 +151,7 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
 
 impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = Trust::all(K::TRUSTED, V::TRUSTED);
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -147,6 +162,7 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
 
 impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = Trust::all(K::TRUSTED, V::TRUSTED);
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -159,6 +175,7 @@ impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
 /// (`Gc` is not `Copy`), so there is never anything to report.
 impl<T: Copy + Trace> Trace for Cell<T> {
     const MAY_CONTAIN_GC: bool = false;
+    const TRUSTED: Option<Trust> = NOTHING;
     fn trace(&self, _: &mut Tracer) {}
 }
 
@@ -166,6 +183,7 @@ impl<T: Copy + Trace> Trace for Cell<T> {
 /// looked into; its owner is then treated as reachable for that collection.
 impl<T: Trace + ?Sized> Trace for RefCell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         match self.try_borrow() {
@@ -180,6 +198,11 @@ macro_rules! tuple_trace {
     ($(($($n:tt $t:ident),+)),* $(,)?) => {$(
         impl<$($t: Trace),+> Trace for ($($t,)+) {
             const MAY_CONTAIN_GC: bool = false $(|| $t::MAY_CONTAIN_GC)+;
+            const TRUSTED: Option<Trust> = {
+                let trusted = NOTHING;
+                $(let trusted = Trust::all(trusted, $t::TRUSTED);)+
+                trusted
+            };
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 $(self.$n.trace(tracer);)+

@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::collector::PanicPayload;
 use crate::handle::Gc;
 use crate::header::GcHeader;
-use crate::trace::{Trace, Tracer};
+use crate::trace::{Trace, Tracer, Trust};
 use crate::weak::Weak;
 
 mod finalizer;
@@ -137,6 +137,9 @@ impl<T: ?Sized> fmt::Debug for WeakRef<T> {
 /// belong to handles inside garbage (those are not called). It counts as
 /// possibly holding a `Gc` so that its owner is tracked.
 impl<T: ?Sized> Trace for WeakRef<T> {
+    // SAFETY: `trace` reports no strong handle (`visit_weak_ref` subtracts
+    // nothing).
+    const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
         tracer.visit_weak_ref(self.key);
     }
