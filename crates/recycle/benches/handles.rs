@@ -55,6 +55,12 @@ fn new_drop(c: &mut Criterion) {
     group.bench_function("Gc", |b| {
         b.iter(|| drop(black_box(Gc::new(black_box(7u64)))))
     });
+    // What `tracemalloc` costs while on (off, it is one branch in the line above).
+    group.bench_function("Gc_tracemalloc_on", |b| {
+        recycle::tracemalloc::start();
+        b.iter(|| drop(black_box(Gc::new(black_box(7u64)))));
+        recycle::tracemalloc::stop();
+    });
     group.finish();
 
     let mut group = c.benchmark_group("new_drop_node");

@@ -4,6 +4,7 @@
 
 use core::alloc::Layout;
 use core::marker::PhantomData;
+use core::panic::Location;
 use core::ptr::NonNull;
 
 use crate::header::{GcHeader, GcLinks, LINKS_SIZE};
@@ -124,17 +125,35 @@ pub(crate) fn vtable_of<T: Trace + 'static>() -> &'static VTable {
 
 /// Allocates a box for `T` with an uninitialized value, `strong` = 0, the
 /// implicit weak handle, and (for tracked types) unlinked `GcLinks`.
-pub(crate) fn allocate_uninit<T: Trace + 'static>() -> NonNull<GcBox<T>> {
-    init_box::<T>(crate::alloc::allocate(VTableFor::<T>::ALLOC))
+pub(crate) fn allocate_uninit<T: Trace + 'static>(
+    site: &'static Location<'static>,
+) -> NonNull<GcBox<T>> {
+    init_box::<T>(crate::alloc::allocate(VTableFor::<T>::ALLOC), site)
 }
 
 /// [`allocate_uninit`], with the heap already at hand.
-pub(crate) fn allocate_uninit_in<T: Trace + 'static>(heap: &Heap) -> NonNull<GcBox<T>> {
-    init_box::<T>(crate::alloc::allocate_in(heap, VTableFor::<T>::ALLOC))
+pub(crate) fn allocate_uninit_in<T: Trace + 'static>(
+    heap: &Heap,
+    site: &'static Location<'static>,
+) -> NonNull<GcBox<T>> {
+    init_box::<T>(crate::alloc::allocate_in(heap, VTableFor::<T>::ALLOC), site)
 }
 
+/// Places the header (and links) in a fresh allocation; tells `tracemalloc`
+/// that `site` made it.
 #[inline(always)]
-fn init_box<T: Trace + 'static>(base: NonNull<u8>) -> NonNull<GcBox<T>> {
+fn init_box<T: Trace + 'static>(
+    base: NonNull<u8>,
+    site: &'static Location<'static>,
+) -> NonNull<GcBox<T>> {
+    if crate::tracemalloc::any_thread_tracing() {
+        crate::tracemalloc::on_allocate(
+            base.addr().get(),
+            VTableFor::<T>::ALLOC.size(),
+            core::any::type_name::<T>(),
+            site,
+        );
+    }
     // SAFETY: `header_offset` + size of the box is within the allocation.
     let boxed: NonNull<GcBox<T>> = unsafe { base.byte_add(VTableFor::<T>::HEADER_OFFSET).cast() };
     // SAFETY: fresh allocation, header field in bounds and aligned.
@@ -152,6 +171,18 @@ fn init_box<T: Trace + 'static>(base: NonNull<u8>) -> NonNull<GcBox<T>> {
         };
     }
     boxed
+}
+
+/// The address of the allocation that holds `header` (what the allocator and
+/// `tracemalloc` know it by).
+///
+/// # Safety
+///
+/// - `header` is the header of a not yet freed object.
+pub(crate) unsafe fn allocation_address(header: NonNull<GcHeader>) -> usize {
+    // SAFETY: the header is still allocated (per the contract).
+    let offset = unsafe { header.as_ref() }.vtable().header_offset;
+    header.addr().get() - offset
 }
 
 /// Frees the allocation of an object. Its value must already be dropped (or

@@ -7,6 +7,7 @@ use core::hash::{Hash, Hasher};
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ops::Deref;
+use core::panic::Location;
 use core::ptr::{self, NonNull};
 
 use crate::collector::list::unlink;
@@ -53,7 +54,9 @@ impl<T: Trace + 'static> Gc<T> {
     /// assert_eq!(*five, 5);
     /// ```
     #[inline]
+    #[track_caller]
     pub fn new(value: T) -> Gc<T> {
+        let site = Location::caller();
         /// Moves the value in and takes the first strong count.
         #[inline(always)]
         fn init<T>(ptr: NonNull<GcBox<T>>, value: T) -> Gc<T> {
@@ -65,11 +68,11 @@ impl<T: Trace + 'static> Gc<T> {
             Gc::from_inner(ptr)
         }
         if !T::MAY_CONTAIN_GC {
-            return init(allocate_uninit::<T>(), value);
+            return init(allocate_uninit::<T>(site), value);
         }
         // Tracked: allocate and link into generation 0 with one heap lookup.
         let (gc, collect) = with_heap(|heap| {
-            let gc = init(allocate_uninit_in::<T>(heap), value);
+            let gc = init(allocate_uninit_in::<T>(heap, site), value);
             // SAFETY: a tracked type with an initialized value, in no list yet.
             let collect = unsafe { heap.track(links_of(gc.header_ptr())) };
             (gc, collect)
@@ -95,8 +98,9 @@ impl<T: Trace + 'static> Gc<T> {
     /// let me = Gc::new_cyclic(|me| Me { me: me.clone() });
     /// assert!(Gc::ptr_eq(&me.me.upgrade().unwrap(), &me));
     /// ```
+    #[track_caller]
     pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
-        let ptr = allocate_uninit::<T>();
+        let ptr = allocate_uninit::<T>(Location::caller());
         // The allocation's single weak count belongs to `weak` until the value
         // exists; if `data_fn` panics, dropping `weak` frees the allocation
         // (a `Weak` never drops the value).
@@ -371,12 +375,14 @@ impl<T: ?Sized> Borrow<T> for Gc<T> {
 }
 
 impl<T: Trace + 'static> From<T> for Gc<T> {
+    #[track_caller]
     fn from(value: T) -> Self {
         Gc::new(value)
     }
 }
 
 impl<T: Default + Trace + 'static> Default for Gc<T> {
+    #[track_caller]
     fn default() -> Self {
         Gc::new(T::default())
     }

@@ -86,6 +86,7 @@ mod handle;
 mod header;
 mod heap;
 mod trace;
+pub mod tracemalloc;
 mod weak;
 pub mod weakref;
 

@@ -58,6 +58,9 @@ fn allocate_large(layout: Layout) -> NonNull<u8> {
 ///   not used afterwards.
 #[inline]
 pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
+    if crate::tracemalloc::any_thread_tracing() {
+        crate::tracemalloc::on_free(ptr.addr().get());
+    }
     #[cfg(feature = "pool")]
     if pool::is_small(layout) {
         // SAFETY: small layouts come from this thread's pools (`Gc` is

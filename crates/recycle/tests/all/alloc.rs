@@ -87,9 +87,17 @@ fn fragmentation_then_release() {
     let mut objects: Vec<Option<Gc<u64>>> = (0..n).map(|i| Some(Gc::new(i as u64))).collect();
     let start = alloc::stats();
     let mut rng = Rng::new(99);
-    for _ in 0..n * 99 / 100 {
-        objects[rng.below(n)] = None;
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i + 1));
     }
+    for &i in &order[..n * 99 / 100] {
+        objects[i] = None;
+    }
+    assert_eq!(
+        objects.iter().filter(|o| o.is_some()).count(),
+        n - n * 99 / 100
+    );
     let sparse = alloc::stats();
     assert!(
         sparse.bytes_fragmented > sparse.bytes_in_use,
