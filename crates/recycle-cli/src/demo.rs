@@ -4,7 +4,8 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use recycle::{Finalize, Gc, Trace, Weak, gc};
+use recycle::tracemalloc::{self, KeyType};
+use recycle::{Finalize, Gc, Trace, Weak, alloc, gc};
 
 /// The article's `CustomObject`: some data, and a destructor that says so.
 #[derive(Trace)]
@@ -56,6 +57,7 @@ pub(crate) fn run() {
     weak_callback();
     resurrection();
     statistics();
+    memory();
 }
 
 /// Part 1: the article's program, line for line.
@@ -322,4 +324,93 @@ impl CustomObjectQuiet {
         debug_assert_eq!(c.id, id);
         c
     }
+}
+
+/// A tree node with a weak link to its parent, for part 9.
+#[derive(Trace)]
+struct TreeNode {
+    label: u32,
+    parent: RefCell<Weak<TreeNode>>,
+    children: RefCell<Vec<Gc<TreeNode>>>,
+}
+
+/// A doubly linked list cell (strong links both ways: cycles), for part 9.
+#[derive(Trace)]
+struct ListCell {
+    value: u64,
+    next: RefCell<Option<Gc<ListCell>>>,
+    prev: RefCell<Option<Gc<ListCell>>>,
+}
+
+/// Part 9: where the memory is: the pool allocator's table and tracemalloc.
+fn memory() {
+    heading("9. Memory: the pool allocator and tracemalloc");
+    tracemalloc::start();
+    let before = tracemalloc::take_snapshot();
+
+    let root = Gc::new(TreeNode {
+        label: 0,
+        parent: RefCell::new(Weak::new()),
+        children: RefCell::new(Vec::new()),
+    });
+    for label in 1..=1_000 {
+        let child = Gc::new(TreeNode {
+            label,
+            parent: RefCell::new(Gc::downgrade(&root)),
+            children: RefCell::new(Vec::new()),
+        });
+        root.children.borrow_mut().push(child);
+    }
+    let head = Gc::new(ListCell {
+        value: 0,
+        next: RefCell::new(None),
+        prev: RefCell::new(None),
+    });
+    let mut tail = head.clone();
+    for value in 1..2_000 {
+        let cell = Gc::new(ListCell {
+            value,
+            next: RefCell::new(None),
+            prev: RefCell::new(Some(tail.clone())),
+        });
+        *tail.next.borrow_mut() = Some(cell.clone());
+        tail = cell;
+    }
+    let numbers: Vec<Gc<u64>> = (0..3_000).map(|n| Gc::new(n)).collect();
+    let names: Vec<Gc<String>> = (0..500).map(|n| Gc::new(format!("name {n}"))).collect();
+    let big = Gc::new([0u8; 4096]);
+
+    println!("    a tree of 1,001 nodes with parent links, a 2,000-cell doubly linked");
+    println!("    list, 3,000 numbers, 500 strings and one 4 KiB array; the allocator");
+    println!("    (as CPython's sys._debugmallocstats()):\n");
+    for line in alloc::stats().to_string().lines() {
+        println!("    {line}");
+    }
+
+    let after = tracemalloc::take_snapshot();
+    println!("\n    tracemalloc, top 5 lines by size (as Python's snapshot.statistics('lineno')):");
+    for stat in after.statistics(KeyType::Line).iter().take(5) {
+        println!("    {stat}");
+    }
+    println!("\n    the same, grouped by type:");
+    for stat in after.statistics(KeyType::TypeName).iter().take(5) {
+        println!("    {stat}");
+    }
+    let growth = after.compare_to(&before, KeyType::Line);
+    println!("\n    biggest growth since the part began: {}", growth[0]);
+
+    let leaf = root.children.borrow()[999].clone();
+    let parent = leaf.parent.borrow().upgrade().map(|p| p.label);
+    println!(
+        "    (the last leaf is {}, its parent {parent:?})",
+        leaf.label
+    );
+    drop((leaf, root, numbers, names, big));
+    drop((head, tail));
+    let (current, peak) = tracemalloc::get_traced_memory();
+    println!("\n    all dropped: {current} bytes still traced (the list's cycles), peak {peak}");
+    println!("    gc::collect() frees the list: {}", gc::collect());
+    let (current, peak) = tracemalloc::get_traced_memory();
+    println!("    now traced: {current} bytes, peak {peak}");
+    tracemalloc::stop();
 }
