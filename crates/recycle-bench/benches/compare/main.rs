@@ -1,0 +1,178 @@
+//! recycle beside `Rc` and the peer crates, on the same workloads, each
+//! (workload, implementation) cell in a child process of its own.
+//!
+//! ```text
+//! cargo bench -p recycle-bench                       # everything, 3 runs per cell
+//! cargo bench -p recycle-bench -- --runs 1 --only cyc_ring,churn --imps Rc,recycle
+//! ```
+//!
+//! Prints Markdown tables (medians, and multiples of `Rc`) and writes them
+//! with one SVG chart per workload to `target/recycle-bench/`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use recycle_bench::{Outcome, Report, Results, markdown, peak_rss_kib, write_chart};
+
+mod imps;
+mod workloads;
+
+use imps::with_imp;
+
+/// Stack of the thread the workloads run on (as the default main thread's).
+const STACK: usize = 8 << 20;
+
+struct Options {
+    runs: usize,
+    workloads: Vec<String>,
+    imps: Vec<String>,
+    out: PathBuf,
+}
+
+fn list(value: &str, known: &[&str], what: &str) -> Vec<String> {
+    let names: Vec<String> = value.split(',').map(str::to_string).collect();
+    for name in &names {
+        if !known.contains(&name.as_str()) {
+            eprintln!(
+                "recycle-bench: unknown {what} {name:?}; known: {}",
+                known.join(", ")
+            );
+            std::process::exit(2);
+        }
+    }
+    names
+}
+
+fn options(args: &[String]) -> Options {
+    let mut o = Options {
+        runs: 3,
+        workloads: workloads::NAMES.iter().map(|s| s.to_string()).collect(),
+        imps: imps::NAMES.iter().map(|s| s.to_string()).collect(),
+        out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/recycle-bench"),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next().cloned().unwrap_or_else(|| {
+                eprintln!("recycle-bench: {arg} needs a value");
+                std::process::exit(2)
+            })
+        };
+        match arg.as_str() {
+            "--runs" => o.runs = value().parse().expect("--runs takes a number"),
+            "--only" => o.workloads = list(&value(), &workloads::NAMES, "workload"),
+            "--imps" => o.imps = list(&value(), &imps::NAMES, "implementation"),
+            "--out" => o.out = PathBuf::from(value()),
+            // `cargo bench` passes `--bench`; filters are not used.
+            _ => {}
+        }
+    }
+    o
+}
+
+/// The child: runs one workload with one implementation, on a thread with
+/// an 8 MiB stack, and reports to stdout.
+fn child(workload: String, imp: String) {
+    let worker = std::thread::Builder::new()
+        .name(format!("{imp}/{workload}"))
+        .stack_size(STACK)
+        .spawn(move || {
+            let mut report = Report::new();
+            with_imp!(imp.as_str(), I => workloads::run::<I>(&workload, &mut report))
+                .expect("known implementation");
+            report.figure("peak_rss_kib", peak_rss_kib() as f64);
+            report.done();
+        })
+        .expect("spawn the worker thread");
+    if worker.join().is_err() {
+        std::process::exit(101);
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, workload, imp, ..] = args.as_slice()
+        && flag == "--child"
+    {
+        return child(workload.clone(), imp.clone());
+    }
+    let o = options(&args);
+    let exe = std::env::current_exe().expect("own path");
+    let mut results = Results::new(o.imps.clone());
+    let cells = o.runs * o.workloads.len() * o.imps.len();
+    let bar = ProgressBar::new(cells as u64).with_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    // Run by run, so that a slow machine moment spreads over implementations.
+    for _ in 0..o.runs {
+        for workload in &o.workloads {
+            for imp in &o.imps {
+                bar.set_message(format!("{workload} / {imp}"));
+                let out = Command::new(&exe)
+                    .args(["--child", workload, imp])
+                    .output()
+                    .expect("start a child process");
+                let outcome = Outcome::parse(
+                    &String::from_utf8_lossy(&out.stdout),
+                    &String::from_utf8_lossy(&out.stderr),
+                    out.status,
+                );
+                if let Outcome::Crash { reason, phase, .. } = &outcome {
+                    bar.println(format!("{workload} / {imp}: CRASH: {reason} in {phase}"));
+                }
+                results.add(workload, imp, outcome);
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+
+    let machine = machine_line();
+    let mut report = format!(
+        "recycle-bench: {} run(s) per cell, median; {machine}; {:.0} s in all\n\n",
+        o.runs,
+        started.elapsed().as_secs_f64()
+    );
+    report.push_str(&markdown(&results));
+    report.push_str(
+        "\n† `Rc` cannot collect cycles: its reclaim figure is for breaking every cycle by hand \
+         (clearing the edges) and then dropping. LEAK n: objects whose `Drop` never ran after \
+         the final collection.\n",
+    );
+    println!("{report}");
+    std::fs::create_dir_all(&o.out).expect("create the output directory");
+    std::fs::write(o.out.join("results.md"), &report).expect("write results.md");
+    for workload in &o.workloads {
+        let path = o.out.join(format!("{workload}.svg"));
+        if let Err(e) = write_chart(&results, workload, &path) {
+            eprintln!("recycle-bench: chart {workload}: {e}");
+        }
+    }
+    eprintln!("tables and charts written to {}", o.out.display());
+}
+
+/// CPU, cores and compiler, for the report's header.
+fn machine_line() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {rustc}")
+}

@@ -1,0 +1,228 @@
+//! The workloads, generic over [`Imp`]. Each one reports named figures
+//! through [`Report`]; before each phase it names the phase, so that a crash
+//! is reported with where it happened.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use recycle_bench::{Report, rss_kib};
+
+use crate::imps::{Imp, drops};
+
+/// Workloads by name, in table order.
+pub(crate) const NAMES: [&str; 9] = [
+    "clone_drop",
+    "tree",
+    "cyc_self",
+    "cyc_ring",
+    "cyc_random",
+    "churn",
+    "chain_1m",
+    "chain_10m",
+    "memory",
+];
+
+/// Sizes: as issue 5 and peer-figures.md give them.
+const CLONES: u64 = 10_000_000;
+const TREE_DEPTH: u32 = 20;
+const GRAPH_NODES: usize = 1_000_000;
+const CHURN_ROOTS: usize = 100_000;
+const CHURN_STEPS: usize = 2_000_000;
+const CHURN_MAX_EDGES: usize = 4;
+/// Manual-only collectors collect this often during churn.
+const CHURN_COLLECT_EVERY: usize = 100_000;
+const MEMORY_CHAINS: u64 = 1_000;
+const MEMORY_CHAIN_LENGTH: u64 = 1_000;
+
+/// Runs workload `name` with implementation `I`.
+pub(crate) fn run<I: Imp>(name: &str, report: &mut Report) {
+    match name {
+        "clone_drop" => clone_drop::<I>(report),
+        "tree" => tree::<I>(report),
+        "cyc_self" => cyclic::<I>(report, Shape::SelfLoops),
+        "cyc_ring" => cyclic::<I>(report, Shape::Ring),
+        "cyc_random" => cyclic::<I>(report, Shape::Random),
+        "churn" => churn::<I>(report),
+        "chain_1m" => chain::<I>(report, 1_000_000),
+        "chain_10m" => chain::<I>(report, 10_000_000),
+        "memory" => memory::<I>(report),
+        other => panic!("unknown workload {other:?}"),
+    }
+}
+
+/// xorshift64: the same sequence for every implementation.
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn ns_per(start: Instant, n: u64) -> f64 {
+    start.elapsed().as_nanos() as f64 / n as f64
+}
+
+fn clone_drop<I: Imp>(report: &mut Report) {
+    let node = I::node(1);
+    report.phase("clone_drop");
+    let start = Instant::now();
+    for _ in 0..CLONES {
+        drop(black_box(I::clone_node(black_box(&node))));
+    }
+    report.figure("ns_per_op", ns_per(start, CLONES));
+    black_box(I::id(&node));
+}
+
+fn build_tree<I: Imp>(depth: u32) -> Option<I::Tree> {
+    if depth == 0 {
+        return None;
+    }
+    Some(I::tree(
+        build_tree::<I>(depth - 1),
+        build_tree::<I>(depth - 1),
+    ))
+}
+
+fn tree<I: Imp>(report: &mut Report) {
+    let nodes = (1u64 << TREE_DEPTH) - 1;
+    let before = drops();
+    report.phase("build");
+    let start = Instant::now();
+    let root = build_tree::<I>(TREE_DEPTH);
+    let built = Instant::now();
+    report.phase("drop");
+    drop(root);
+    I::collect();
+    let end = Instant::now();
+    report.figure(
+        "build_ns_per_node",
+        (built - start).as_nanos() as f64 / nodes as f64,
+    );
+    report.figure(
+        "free_ns_per_node",
+        (end - built).as_nanos() as f64 / nodes as f64,
+    );
+    report.figure(
+        "total_ns_per_node",
+        (end - start).as_nanos() as f64 / nodes as f64,
+    );
+    report.figure("missing_drops", (nodes - (drops() - before)) as f64);
+}
+
+#[derive(Clone, Copy)]
+enum Shape {
+    SelfLoops,
+    Ring,
+    Random,
+}
+
+fn cyclic<I: Imp>(report: &mut Report, shape: Shape) {
+    let n = GRAPH_NODES;
+    // An untimed pass of the same size, so that the heap is warm.
+    report.phase("warm-up");
+    drop((0..n as u64).map(I::node).collect::<Vec<_>>());
+    I::collect();
+
+    let before = drops();
+    report.phase("build");
+    let start = Instant::now();
+    let nodes: Vec<I::Node> = (0..n as u64).map(I::node).collect();
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    for (i, node) in nodes.iter().enumerate() {
+        match shape {
+            Shape::SelfLoops => I::push_edge(node, node),
+            Shape::Ring => I::push_edge(node, &nodes[(i + 1) % n]),
+            Shape::Random => {
+                for _ in 0..3 {
+                    I::push_edge(node, &nodes[random.below(n)]);
+                }
+            }
+        }
+    }
+    report.figure("build_ns_per_obj", ns_per(start, n as u64));
+
+    report.phase("reclaim");
+    let start = Instant::now();
+    if !I::COLLECTS_CYCLES {
+        // What `Rc` must do instead: break every cycle by hand.
+        for node in &nodes {
+            I::clear_edges(node);
+        }
+    }
+    drop(nodes);
+    I::collect();
+    report.figure("reclaim_ns_per_obj", ns_per(start, n as u64));
+    report.figure("missing_drops", (n as u64 - (drops() - before)) as f64);
+}
+
+fn churn<I: Imp>(report: &mut Report) {
+    let before = drops();
+    report.phase("churn");
+    let start = Instant::now();
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let mut roots: Vec<I::Node> = (0..CHURN_ROOTS as u64).map(I::node).collect();
+    let mut created = CHURN_ROOTS as u64;
+    for step in 0..CHURN_STEPS {
+        if random.below(2) == 0 {
+            let i = random.below(CHURN_ROOTS);
+            roots[i] = I::node((CHURN_ROOTS + step) as u64);
+            created += 1;
+        } else {
+            let (a, b) = (random.below(CHURN_ROOTS), random.below(CHURN_ROOTS));
+            if I::edge_count(&roots[a]) < CHURN_MAX_EDGES {
+                I::push_edge(&roots[a], &roots[b]);
+            } else {
+                let k = random.below(CHURN_MAX_EDGES);
+                I::set_edge(&roots[a], k, &roots[b]);
+            }
+        }
+        if I::MANUAL_ONLY && (step + 1) % CHURN_COLLECT_EVERY == 0 {
+            I::collect();
+        }
+    }
+    report.phase("final drop and collect");
+    drop(roots);
+    I::collect();
+    report.figure("total_ms", start.elapsed().as_secs_f64() * 1e3);
+    report.figure("leaked", (created - (drops() - before)) as f64);
+}
+
+fn chain<I: Imp>(report: &mut Report, n: u64) {
+    let before = drops();
+    report.phase("build");
+    let mut head: Option<I::List> = None;
+    for value in 0..n {
+        head = Some(I::list(value, head));
+    }
+    report.phase("drop");
+    let start = Instant::now();
+    drop(head);
+    I::collect();
+    report.figure("drop_ns_per_node", ns_per(start, n));
+    report.figure("missing_drops", (n - (drops() - before)) as f64);
+}
+
+fn memory<I: Imp>(report: &mut Report) {
+    report.phase("allocate");
+    let start = rss_kib();
+    let chains: Vec<I::List> = (0..MEMORY_CHAINS)
+        .map(|c| {
+            let mut head = I::list(c, None);
+            for value in 1..MEMORY_CHAIN_LENGTH {
+                head = I::list(value, Some(head));
+            }
+            head
+        })
+        .collect();
+    let end = rss_kib();
+    let nodes = MEMORY_CHAINS * MEMORY_CHAIN_LENGTH;
+    report.figure(
+        "bytes_per_node",
+        (end - start) as f64 * 1024.0 / nodes as f64,
+    );
+    drop(black_box(chains));
+}
