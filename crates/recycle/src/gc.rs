@@ -28,6 +28,7 @@ use crate::{Gc, GcAny};
 
 pub use crate::collector::debug::DebugFlags;
 pub use crate::collector::stats::{CallbackId, CollectionInfo, GenerationStats, Phase};
+pub use crate::snapshot::{HeapSnapshot, ObjectInfo};
 
 /// A generation number outside `0..=2`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,4 +310,52 @@ pub fn garbage() -> Vec<GcAny> {
 /// keeping the objects for the caller to drop).
 pub fn take_garbage() -> Vec<GcAny> {
     crate::collector::debug::take_garbage()
+}
+
+/// The object graph of the calling thread's heap: every tracked object (and
+/// every untracked one they refer to) with its type, counts and generation,
+/// the edges between them, and the cycles, ready for
+/// [`HeapSnapshot::to_dot`] and [`HeapSnapshot::to_json`].
+///
+/// To capture garbage before it is freed, collect with
+/// [`DebugFlags::SAVEALL`]: the unreachable objects stay alive in
+/// [`garbage`], and the snapshot marks them.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use recycle::{Gc, Trace, gc};
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// let a = Gc::new(Node { next: RefCell::new(None) });
+/// let b = Gc::new(Node { next: RefCell::new(Some(a.clone())) });
+/// *a.next.borrow_mut() = Some(b.clone());
+///
+/// let snapshot = gc::snapshot();
+/// let ia = snapshot.index_of(&a.clone().into()).unwrap();
+/// assert_eq!(snapshot.objects[ia].strong, 2); // `a` and b's field
+/// assert_eq!(snapshot.cycles.len(), 1);
+/// assert!(snapshot.to_dot().contains(" -> "));
+/// # drop((a, b)); gc::collect();
+/// ```
+pub fn snapshot() -> HeapSnapshot {
+    crate::snapshot::take(|_| None)
+}
+
+/// [`snapshot`], with a caption for each object from `label` (which may
+/// downcast the handle to read the value).
+///
+/// ```
+/// use recycle::{Gc, GcAny, gc};
+///
+/// let answer = Gc::new(std::cell::RefCell::new(vec![Gc::new(42u8)]));
+/// let snapshot = gc::snapshot_with(|o: &GcAny| o.downcast::<u8>().map(|n| format!("the number {n}")));
+/// assert!(snapshot.objects.iter().any(|o| o.label.as_deref() == Some("the number 42")));
+/// # drop(answer);
+/// ```
+pub fn snapshot_with(label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnapshot {
+    crate::snapshot::take(label)
 }

@@ -85,6 +85,7 @@ mod gc_box;
 mod handle;
 mod header;
 mod heap;
+mod snapshot;
 mod trace;
 pub mod tracemalloc;
 mod weak;

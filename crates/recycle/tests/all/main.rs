@@ -17,6 +17,7 @@ mod generations;
 mod introspect;
 mod misuse;
 mod model;
+mod snapshot;
 mod tracemalloc;
 mod weak;
 mod weak_collections;
