@@ -108,6 +108,8 @@ impl Drop for GcAny {
         if self.header().dec_strong() == 0 {
             // SAFETY: this was the last strong handle.
             unsafe { destroy_unreferenced(self.header) }
+        } else {
+            crate::collector::generations::note_reference_dropped();
         }
     }
 }

@@ -10,6 +10,7 @@ use core::ops::Deref;
 use core::panic::Location;
 use core::ptr::{self, NonNull};
 
+use crate::collector::generations::note_reference_dropped;
 use crate::collector::list::unlink;
 use crate::destroy::release_implicit_weak;
 use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in};
@@ -318,6 +319,9 @@ impl<T: ?Sized> Drop for Gc<T> {
             // SAFETY: this was the last strong handle; `destroy` is the
             // object's own type's destructor.
             unsafe { (self.header().vtable().destroy)(self.header_ptr()) }
+        } else {
+            // The only way a cycle can become garbage (see `generations`).
+            note_reference_dropped();
         }
     }
 }

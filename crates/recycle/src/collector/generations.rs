@@ -21,6 +21,54 @@ use core::cell::Cell;
 
 use crate::heap::NUM_GENERATIONS;
 
+thread_local! {
+    /// Bit `g` is set when, since the last collection that examined
+    /// generation `g`, some strong count was decremented to a value above
+    /// zero.
+    ///
+    /// Counting frees everything that loses its last reference, so a group
+    /// of objects can only become *cyclic* garbage when one of them (or an
+    /// object on the path that kept it reachable) loses a reference and
+    /// survives it: a decrement to a non-zero count. Without one since the
+    /// last examination, an automatic collection would find nothing, and it
+    /// only promotes the young objects instead of examining them (see
+    /// `collector::collect`). This is the coarse form of Bacon and Rajan's
+    /// observation that only a decrement to non-zero can create garbage
+    /// cycles; it makes building large acyclic structures cost no
+    /// collection work. `gc::collect()` and `gc::collect_generation` always
+    /// examine.
+    static DIRTY: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Every generation's bit in [`DIRTY`].
+const ALL_GENERATIONS: u8 = (1 << NUM_GENERATIONS) - 1;
+
+/// A strong count was decremented and stayed above zero (the drop of a
+/// handle that was not the last). A load of a thread-local and a branch
+/// that is almost always taken the same way: a store only after a
+/// collection cleared the bits (stores are what a tight clone/drop loop is
+/// short of).
+#[inline(always)]
+pub(crate) fn note_reference_dropped() {
+    DIRTY.with(|d| {
+        if d.get() != ALL_GENERATIONS {
+            d.set(ALL_GENERATIONS);
+        }
+    });
+}
+
+/// Could a collection of generations `0..=generation` find garbage?
+pub(crate) fn may_hold_garbage(generation: usize) -> bool {
+    DIRTY.with(|d| d.get() & (1 << generation) != 0)
+}
+
+/// A collection of generations `0..=generation` starts examining them.
+/// (Drops during the collection set the bits again.)
+pub(crate) fn note_examined(generation: usize) {
+    let examined: u8 = (2 << generation) - 1;
+    DIRTY.with(|d| d.set(d.get() & !examined));
+}
+
 /// Default thresholds, as CPython 3.13+.
 pub(crate) const DEFAULT_THRESHOLDS: [usize; NUM_GENERATIONS] = [2000, 10, 10];
 
@@ -99,6 +147,13 @@ impl GenerationCounters {
             self.long_lived_pending.set(0);
             self.long_lived_total.set(old_size);
         }
+    }
+
+    /// The size of generation 2 after the last full collection plus what
+    /// was promoted into it since: its size, give or take the objects freed
+    /// meanwhile (what a full collection that examines nothing may assume).
+    pub(crate) fn long_lived_estimate(&self) -> usize {
+        self.long_lived_total.get() + self.long_lived_pending.get()
     }
 
     pub(crate) fn counts(&self) -> [usize; NUM_GENERATIONS] {

@@ -55,6 +55,24 @@ pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
 /// number of unreachable objects found. A nested call (from `Drop`, `trace`,
 /// a callback, ...) returns 0.
 pub(crate) fn collect(generation: usize) -> usize {
+    collect_generations(generation, Examine::Always)
+}
+
+/// Whether a collection examines its objects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Examine {
+    /// Always (`gc::collect`, `gc::collect_generation`).
+    Always,
+    /// Only if some count was decremented to non-zero since these
+    /// generations were last examined (automatic collections; see
+    /// `generations::DIRTY`).
+    IfDirty,
+}
+
+/// [`collect`], or, with `Examine::IfDirty` and nothing that could have made
+/// garbage, the same bookkeeping (counters, stats, callbacks, promotion)
+/// without examining anything.
+fn collect_generations(generation: usize, examine: Examine) -> usize {
     debug_assert!(generation < NUM_GENERATIONS);
     with_heap(|heap| {
         if heap.collecting.get() {
@@ -78,6 +96,19 @@ pub(crate) fn collect(generation: usize) -> usize {
         // What the start callbacks allocated is part of this collection.
         clear_new_flags(heap);
         heap.counters.start_collection(generation);
+        if examine == Examine::IfDirty && !generations::may_hold_garbage(generation) {
+            promote_unexamined(heap, generation);
+            info.duration = start.elapsed();
+            record_stats(heap, &info);
+            if let Some(payload) = run_callbacks(Phase::Stop, &info) {
+                first_panic.get_or_insert(payload);
+            }
+            if let Some(payload) = first_panic {
+                resume_unwind(payload);
+            }
+            return 0;
+        }
+        generations::note_examined(generation);
         let young = GcList::new();
         for list in &heap.generations[..=generation] {
             young.append(list);
@@ -111,10 +142,7 @@ pub(crate) fn collect(generation: usize) -> usize {
                 info.duration.as_secs_f64()
             );
         }
-        let stats = &heap.stats[generation];
-        let mut totals = stats.get();
-        totals.add(&info);
-        stats.set(totals);
+        record_stats(heap, &info);
 
         if let Some(payload) = outcome.panic {
             first_panic.get_or_insert(payload);
@@ -129,13 +157,39 @@ pub(crate) fn collect(generation: usize) -> usize {
     })
 }
 
+/// Adds one collection to its generation's `gc::get_stats` totals.
+fn record_stats(heap: &Heap, info: &CollectionInfo) {
+    let stats = &heap.stats[info.generation];
+    let mut totals = stats.get();
+    totals.add(info);
+    stats.set(totals);
+}
+
+/// A collection of `generation` that cannot find garbage: the objects of
+/// the younger generations move up as survivors would, unexamined.
+fn promote_unexamined(heap: &Heap, generation: usize) {
+    let old_index = (generation + 1).min(NUM_GENERATIONS - 1);
+    let mut promoted = 0;
+    for list in &heap.generations[..=generation.min(old_index - 1)] {
+        list.for_each(|links| {
+            // SAFETY: lists hold live tracked objects.
+            unsafe { links.as_ref() }.set_generation(old_index);
+            promoted += 1;
+        });
+        heap.generations[old_index].append(list);
+    }
+    let old_size = heap.counters.long_lived_estimate() + promoted;
+    heap.counters
+        .finish_collection(generation, promoted, old_size);
+}
+
 /// An allocation crossed the threshold: collect the generation the counters
 /// select (CPython's `gc_collect_generations`).
 #[cold]
 #[inline(never)]
 pub(crate) fn collect_automatically() {
     if let Some(generation) = with_heap(|heap| heap.counters.select()) {
-        collect(generation);
+        collect_generations(generation, Examine::IfDirty);
     }
 }
 

@@ -339,3 +339,57 @@ fn full_collections_stay_rare_while_a_structure_grows() {
     drop(keep);
     assert_eq!(tally.dropped(), n);
 }
+
+#[test]
+fn building_without_dropping_a_reference_examines_nothing() {
+    // Only a handle dropped while others remain can make cyclic garbage, so
+    // the automatic collections of a program that only builds promote the
+    // young objects without examining them.
+    gc::collect();
+    gc::set_threshold(100, 2, 2);
+    let before = gc::get_stats();
+    let tally = Tally::new();
+    let n = size(20_000, 1_000);
+    let mut keep: Vec<Gc<Node>> = Vec::with_capacity(n);
+    for i in 0..n {
+        let node = Node::new(i, &tally);
+        if let Some(last) = keep.last() {
+            node.link(last); // a chain: the link clones, nothing is dropped
+        }
+        keep.push(node);
+    }
+    let after = gc::get_stats();
+    gc::set_threshold(2000, 10, 10);
+    let collections: u64 = (0..3)
+        .map(|g| after[g].collections - before[g].collections)
+        .sum();
+    let examined: u64 = (0..3)
+        .map(|g| after[g].candidates - before[g].candidates)
+        .sum();
+    assert!(collections >= (n / 200) as u64, "{after:?}");
+    assert_eq!(examined, 0, "nothing could be garbage: {after:?}");
+    // The skipped collections still promoted: the chain is in generation 2.
+    assert!(gc::get_objects(Some(2)).unwrap().len() >= n - 200);
+    drop(keep);
+    assert_eq!(tally.dropped(), n);
+}
+
+#[test]
+fn a_dropped_reference_makes_the_next_automatic_collection_examine() {
+    gc::collect();
+    gc::set_threshold(100, 1_000, 1_000);
+    let tally = Tally::new();
+    let keep: Vec<Gc<Node>> = (0..150).map(|i| Node::new(i, &tally)).collect();
+    let before = gc::get_stats()[0];
+    // A garbage cycle: made by dropping a handle whose object stays alive
+    // (its own edge holds it).
+    drop(self_cycle(&tally));
+    let more: Vec<Gc<Node>> = (0..150).map(|i| Node::new(i, &tally)).collect();
+    let after = gc::get_stats()[0];
+    gc::set_threshold(2000, 10, 10);
+    assert!(after.collections > before.collections);
+    assert!(after.candidates > before.candidates, "examined: {after:?}");
+    assert_eq!(after.collected - before.collected, 1, "{after:?}");
+    assert_eq!(tally.dropped(), 1);
+    drop((keep, more));
+}
