@@ -101,11 +101,16 @@ impl ReplaceAddresses for String {
 #[test]
 fn help_and_bad_arguments() {
     let (ok, out, _) = run(&["--help"]);
-    assert!(ok && out.contains("usage: recycle"));
+    assert!(ok, "{out}");
+    for command in ["demo", "graph", "stats"] {
+        assert!(out.contains(&format!("  {command} ")), "{out}");
+    }
+    let (ok, out, _) = run(&["--version"]);
+    assert!(ok && out.starts_with("recycle "), "{out}");
     let (ok, _, err) = run(&["frobnicate"]);
     assert!(!ok);
     assert!(
-        err.contains("unknown arguments") && err.contains("usage: recycle"),
+        err.contains("unrecognized subcommand 'frobnicate'") && err.contains("Usage: recycle"),
         "{err}"
     );
 }
