@@ -123,7 +123,7 @@ fn main() {
                     out.status,
                 );
                 if let Outcome::Crash { reason, phase, .. } = &outcome {
-                    bar.println(format!("{workload} / {imp}: CRASH: {reason} in {phase}"));
+                    bar.suspend(|| eprintln!("{workload} / {imp}: CRASH: {reason} in {phase}"));
                 }
                 results.add(workload, imp, outcome);
                 bar.inc(1);
