@@ -36,7 +36,7 @@ enum Command {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Html)]
         format: Format,
-        /// Where to write it ("-" for stdout) [default: recycle-graph-<scenario>.<format>].
+        /// Where to write it ("-" for stdout) [default: recycle-graph-SCENARIO.FORMAT].
         #[arg(short, long)]
         output: Option<PathBuf>,
     },

@@ -109,7 +109,9 @@ impl Drop for GcAny {
             // SAFETY: this was the last strong handle.
             unsafe { destroy_unreferenced(self.header) }
         } else {
-            crate::collector::generations::note_reference_dropped();
+            crate::collector::generations::note_reference_dropped(
+                self.header().dirty_generations(),
+            );
         }
     }
 }

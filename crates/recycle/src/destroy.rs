@@ -271,6 +271,8 @@ unsafe fn run_finalizer<O: Ops>(header: NonNull<GcHeader>) -> Finalized {
     // keeps it alive while the finalizer runs.
     let panic = catch_unwind(AssertUnwindSafe(|| unsafe { finalize(header) })).err();
     if h.dec_strong() > 0 {
+        // Resurrected, perhaps only into a cycle of its own.
+        crate::collector::generations::note_reference_dropped(h.dirty_generations());
         Finalized::Resurrected(panic)
     } else {
         Finalized::Dead(panic)

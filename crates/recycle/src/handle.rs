@@ -321,7 +321,7 @@ impl<T: ?Sized> Drop for Gc<T> {
             unsafe { (self.header().vtable().destroy)(self.header_ptr()) }
         } else {
             // The only way a cycle can become garbage (see `generations`).
-            note_reference_dropped();
+            note_reference_dropped(self.header().dirty_generations());
         }
     }
 }

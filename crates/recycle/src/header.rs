@@ -11,7 +11,8 @@
 //!  |                                           |  bits 8.. : gc_refs, a scratch copy of `strong`
 //!  +------------------------------------------+  (GcLinks, 24 bytes, like CPython's PyGC_Head)
 //!  | strong   : u32                            |  Gc handles
-//!  | weak     : u32                            |  Weak handles, +1 owned by all strong handles
+//!  | weak     : u32                            |  bits 0..30: Weak handles, +1 owned by all
+//!  |                                           |  strong handles; bits 30-31: DIRTY_CLASS
 //!  | vtable   : &'static VTable | flag bits    |  bit 0: DEAD, bit 1: FINALIZED,
 //!  |                                           |  bit 2: HAS_WEAK_CALLBACKS
 //!  +------------------------------------------+  (GcHeader, 16 bytes) <── every Gc/Weak points here
@@ -36,6 +37,13 @@
 //!  bits 4-5  GENERATION     which generation list holds it (0..=2, 3 = frozen)
 //!  bits 8..  gc_refs
 //! ```
+//!
+//! `DIRTY_CLASS` (the top two bits of the weak word) mirrors the generation
+//! where the drop path can read it without knowing whether the object has
+//! `GcLinks`: 0, 1, 2 for a tracked object in that generation, 3 for an
+//! untracked or frozen one. Dropping a handle whose object survives marks
+//! the generations from this class up as possibly holding garbage (see
+//! `collector::generations`).
 //!
 //! Keeping `gc_refs` apart from `strong` means a panic inside user `trace`
 //! code can never corrupt a real reference count (rust-cc makes the same
@@ -74,6 +82,13 @@ const FLAGS_MASK: usize = (1 << REFS_SHIFT) - 1;
 
 const _: () = assert!(align_of::<VTable>() > HEADER_FLAGS);
 
+/// The weak word: the count in the low bits, `DIRTY_CLASS` in the top two.
+const WEAK_COUNT_MASK: u32 = (1 << 30) - 1;
+const DIRTY_CLASS_SHIFT: u32 = 30;
+/// The class of objects whose dropped handles cannot make garbage the
+/// collector would find: untracked (no `Gc` inside) or frozen.
+const CLASS_NEVER_DIRTY: u32 = 3;
+
 /// The part of the header every object has. `Gc<T>` and `Weak<T>` point here.
 #[repr(C)]
 pub(crate) struct GcHeader {
@@ -98,9 +113,10 @@ const _: () = assert!(LINKS_SIZE == 24 && align_of::<GcLinks>() == 8);
 impl GcHeader {
     /// A header with one strong handle and the implicit weak handle.
     pub(crate) fn new(vtable: &'static VTable, strong: u32) -> Self {
+        let class = if vtable.tracked { 0 } else { CLASS_NEVER_DIRTY };
         GcHeader {
             strong: Cell::new(strong),
-            weak: Cell::new(1),
+            weak: Cell::new(1 | (class << DIRTY_CLASS_SHIFT)),
             vtable_and_flags: Cell::new(vtable),
         }
     }
@@ -136,23 +152,42 @@ impl GcHeader {
 
     #[inline(always)]
     pub(crate) fn weak(&self) -> u32 {
-        self.weak.get()
+        self.weak.get() & WEAK_COUNT_MASK
     }
 
+    /// Adds one weak handle; aborts when the count would reach the class bits.
     #[inline]
     pub(crate) fn inc_weak(&self) {
-        let n = self.weak.get().wrapping_add(1);
-        self.weak.set(n);
-        if n == 0 {
+        let n = self.weak.get() + 1;
+        if n & WEAK_COUNT_MASK == 0 {
             count_overflow();
         }
+        self.weak.set(n);
     }
 
+    /// Removes one weak handle and returns the new count.
     #[inline]
     pub(crate) fn dec_weak(&self) -> u32 {
         let n = self.weak.get() - 1;
         self.weak.set(n);
-        n
+        n & WEAK_COUNT_MASK
+    }
+
+    /// The generations a dropped handle to this object may have left
+    /// garbage in, as bits (bit `g`: generation `g` or a younger one must be
+    /// examined again): generations `class..=2`, none for class 3.
+    #[inline(always)]
+    pub(crate) fn dirty_generations(&self) -> u8 {
+        let class = self.weak.get() >> DIRTY_CLASS_SHIFT;
+        (0b111u8 << class) & 0b111
+    }
+
+    /// Mirrors the object's generation (`PERMANENT_GENERATION` for frozen).
+    #[inline(always)]
+    fn set_dirty_class(&self, generation: usize) {
+        let count = self.weak.get() & WEAK_COUNT_MASK;
+        self.weak
+            .set(count | ((generation as u32) << DIRTY_CLASS_SHIFT));
     }
 
     #[inline(always)]
@@ -339,9 +374,10 @@ impl GcLinks {
     }
 
     /// Survives a collection: clears every per-collection flag and
-    /// `gc_refs`, and moves to `generation`.
+    /// `gc_refs`, and moves to `generation` (see the free function
+    /// [`survive_into`], which also updates the header).
     #[inline(always)]
-    pub(crate) fn survive_into(&self, generation: usize) {
+    fn survive_into(&self, generation: usize) {
         let kept = self.state() & (DESTROY_DEFERRED | NEW);
         self.gc_state.set(kept | (generation << GENERATION_SHIFT));
     }
@@ -381,7 +417,7 @@ impl GcLinks {
         (self.state() & GENERATION_MASK) >> GENERATION_SHIFT
     }
 
-    pub(crate) fn set_generation(&self, generation: usize) {
+    fn set_generation(&self, generation: usize) {
         debug_assert!(generation <= PERMANENT_GENERATION);
         let s = self.state() & !GENERATION_MASK;
         self.gc_state.set(s | (generation << GENERATION_SHIFT));
@@ -390,6 +426,38 @@ impl GcLinks {
     /// Debug check: no per-collection flag is set outside a collection.
     pub(crate) fn has_collection_flags(&self) -> bool {
         self.state() & COLLECTION_FLAGS != 0 || self.gc_refs() != 0
+    }
+}
+
+/// Moves a tracked object to `generation` (0..=2, or
+/// `PERMANENT_GENERATION`), in its links and in its header's dirty class.
+///
+/// # Safety
+///
+/// - `links` is the prefix of a live tracked object (not a list sentinel),
+///   with provenance over the whole allocation.
+#[inline(always)]
+pub(crate) unsafe fn set_generation(links: NonNull<GcLinks>, generation: usize) {
+    // SAFETY: per the contract, the links and the header that follows them
+    // are live.
+    unsafe {
+        links.as_ref().set_generation(generation);
+        header_of(links).as_ref().set_dirty_class(generation);
+    }
+}
+
+/// A survivor of a collection: clears its per-collection state and moves it
+/// to `generation`, in its links and in its header's dirty class.
+///
+/// # Safety
+///
+/// - As [`set_generation`].
+#[inline(always)]
+pub(crate) unsafe fn survive_into(links: NonNull<GcLinks>, generation: usize) {
+    // SAFETY: per the contract.
+    unsafe {
+        links.as_ref().survive_into(generation);
+        header_of(links).as_ref().set_dirty_class(generation);
     }
 }
 

@@ -14,7 +14,7 @@ use crate::collector::debug::DebugFlags;
 use crate::collector::generations::GenerationCounters;
 use crate::collector::list::GcList;
 use crate::collector::stats::GenerationStats;
-use crate::header::{GcHeader, GcLinks};
+use crate::header::{GcHeader, GcLinks, set_generation};
 
 /// Number of generations (CPython: 3).
 pub(crate) const NUM_GENERATIONS: usize = 3;
@@ -86,8 +86,8 @@ impl Heap {
     pub(crate) unsafe fn track(&self, links: NonNull<GcLinks>) -> bool {
         // SAFETY: per the contract.
         unsafe {
+            set_generation(links, 0);
             let l = links.as_ref();
-            l.set_generation(0);
             if self.collecting.get() {
                 // Not one of the objects being collected (see deduce.rs).
                 l.set_new(true);

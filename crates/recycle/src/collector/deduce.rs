@@ -4,7 +4,7 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::header::{GcHeader, GcLinks};
+use crate::header::{GcHeader, GcLinks, survive_into};
 use crate::heap::{Heap, NUM_GENERATIONS};
 use crate::trace::{TraceAction, Tracer};
 
@@ -210,7 +210,8 @@ fn move_unreachable(
             let header = unsafe { object_header(links_ptr) };
             // SAFETY: as above.
             unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
-            links.survive_into(survivor_generation);
+            // SAFETY: as above.
+            unsafe { survive_into(links_ptr, survivor_generation) };
             // Read after tracing: objects moved back were appended after us.
             node = links.next();
         } else {

@@ -3,6 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::destroy::release_implicit_weak;
+use crate::header::survive_into;
 
 use super::PanicPayload;
 use super::debug;
@@ -107,7 +108,7 @@ pub(crate) fn save_garbage(unreachable: &GcList, old: &GcList, old_generation: u
         // SAFETY: as above; `old` is a live list.
         unsafe {
             unlink(links);
-            links.as_ref().survive_into(old_generation);
+            survive_into(links, old_generation);
             old.push_back(links);
         }
         // SAFETY: a live object with an intact value.

@@ -23,38 +23,45 @@ use crate::heap::NUM_GENERATIONS;
 
 thread_local! {
     /// Bit `g` is set when, since the last collection that examined
-    /// generation `g`, some strong count was decremented to a value above
-    /// zero.
+    /// generation `g`, a strong count of an object in generation `g` or a
+    /// younger one was decremented to a value above zero.
     ///
-    /// Counting frees everything that loses its last reference, so a group
-    /// of objects can only become *cyclic* garbage when one of them (or an
-    /// object on the path that kept it reachable) loses a reference and
-    /// survives it: a decrement to a non-zero count. Without one since the
-    /// last examination, an automatic collection would find nothing, and it
-    /// only promotes the young objects instead of examining them (see
-    /// `collector::collect`). This is the coarse form of Bacon and Rajan's
-    /// observation that only a decrement to non-zero can create garbage
-    /// cycles; it makes building large acyclic structures cost no
-    /// collection work. `gc::collect()` and `gc::collect_generation` always
-    /// examine.
+    /// Counting frees everything that loses its last reference, so objects
+    /// only become *cyclic* garbage when a reference to one of them, or to
+    /// an object on the only path to them, is dropped while its target
+    /// survives: a decrement to a non-zero count. The garbage is then
+    /// reachable from that target, so a collection that leaves the target's
+    /// generation out sees a reference from outside and cannot find it. An
+    /// automatic collection of generation `g` with bit `g` clear would
+    /// therefore find nothing; it only promotes the young objects (see
+    /// `collector::collect_generations`). This is the coarse form of Bacon
+    /// and Rajan's observation that only a decrement to non-zero can create
+    /// garbage cycles. Building acyclic structures then costs no collection
+    /// work, and on a heap whose old objects lose references, the young
+    /// collections are skipped. `gc::collect()` and `gc::collect_generation`
+    /// always examine.
     static DIRTY: Cell<u8> = const { Cell::new(0) };
 }
 
-/// Every generation's bit in [`DIRTY`].
-const ALL_GENERATIONS: u8 = (1 << NUM_GENERATIONS) - 1;
-
-/// A strong count was decremented and stayed above zero (the drop of a
-/// handle that was not the last). A load of a thread-local and a branch
-/// that is almost always taken the same way: a store only after a
+/// A handle was dropped and its object survived: mark `generations` (the
+/// object's `GcHeader::dirty_generations`). A load of a thread-local and a
+/// branch that almost always goes the same way; a store only after a
 /// collection cleared the bits (stores are what a tight clone/drop loop is
 /// short of).
 #[inline(always)]
-pub(crate) fn note_reference_dropped() {
+pub(crate) fn note_reference_dropped(generations: u8) {
     DIRTY.with(|d| {
-        if d.get() != ALL_GENERATIONS {
-            d.set(ALL_GENERATIONS);
+        let bits = d.get();
+        if bits & generations != generations {
+            d.set(bits | generations);
         }
     });
+}
+
+/// Marks every generation: for changes the drop path does not see (objects
+/// coming back from the permanent generation).
+pub(crate) fn note_all_dirty() {
+    DIRTY.with(|d| d.set(0b111));
 }
 
 /// Could a collection of generations `0..=generation` find garbage?

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use crate::any::GcAny;
-use crate::header::{GcHeader, PERMANENT_GENERATION};
+use crate::header::{GcHeader, PERMANENT_GENERATION, set_generation};
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use crate::trace::{TraceAction, Tracer};
 
@@ -112,7 +112,7 @@ pub(crate) fn freeze() {
         for list in &heap.generations {
             list.for_each(|links| {
                 // SAFETY: lists hold live tracked objects.
-                unsafe { links.as_ref() }.set_generation(PERMANENT_GENERATION);
+                unsafe { set_generation(links, PERMANENT_GENERATION) };
             });
             heap.permanent.append(list);
         }
@@ -124,8 +124,10 @@ pub(crate) fn unfreeze() {
     with_heap(|heap| {
         heap.permanent.for_each(|links| {
             // SAFETY: lists hold live tracked objects.
-            unsafe { links.as_ref() }.set_generation(NUM_GENERATIONS - 1);
+            unsafe { set_generation(links, NUM_GENERATIONS - 1) };
         });
         heap.generations[NUM_GENERATIONS - 1].append(&heap.permanent);
+        // Drops of their handles while frozen were not recorded.
+        super::generations::note_all_dirty();
     })
 }

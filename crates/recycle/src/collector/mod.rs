@@ -41,7 +41,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Instant;
 
 use crate::destroy::destroy_unreferenced;
-use crate::header::{GcHeader, GcLinks, links_of};
+use crate::header::{GcHeader, GcLinks, links_of, set_generation, survive_into};
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use debug::DebugFlags;
 use list::GcList;
@@ -173,7 +173,7 @@ fn promote_unexamined(heap: &Heap, generation: usize) {
     for list in &heap.generations[..=generation.min(old_index - 1)] {
         list.for_each(|links| {
             // SAFETY: lists hold live tracked objects.
-            unsafe { links.as_ref() }.set_generation(old_index);
+            unsafe { set_generation(links, old_index) };
             promoted += 1;
         });
         heap.generations[old_index].append(list);
@@ -381,7 +381,8 @@ impl Drop for RestoreOnPanic<'_> {
                     // next collection finds it unreachable and frees it.
                     deduce::release_hold(links_ptr);
                 }
-                links.survive_into(self.old_index);
+                // SAFETY: as above.
+                unsafe { survive_into(links_ptr, self.old_index) };
                 // A deferred destruction is retried by the next collection,
                 // which finds the object with no handles left.
                 links.set_destroy_deferred(false);

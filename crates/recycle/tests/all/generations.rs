@@ -393,3 +393,80 @@ fn a_dropped_reference_makes_the_next_automatic_collection_examine() {
     assert_eq!(tally.dropped(), 1);
     drop((keep, more));
 }
+
+/// Sums of the stats of every generation since `before`:
+/// (collections, candidates examined, collected).
+fn stats_since(
+    before: &[recycle::gc::GenerationStats; 3],
+    generations: &[usize],
+) -> (u64, u64, u64) {
+    let after = gc::get_stats();
+    generations.iter().fold((0, 0, 0), |(c, e, f), &g| {
+        (
+            c + after[g].collections - before[g].collections,
+            e + after[g].candidates - before[g].candidates,
+            f + after[g].collected - before[g].collected,
+        )
+    })
+}
+
+#[test]
+fn drops_of_handles_to_old_objects_leave_young_collections_unexamined() {
+    // A young collection cannot find garbage whose dropped reference
+    // pointed at an old object: the old object still reaches it.
+    let tally = Tally::new();
+    let old: Vec<Gc<Node>> = (0..10).map(|i| Node::new(i, &tally)).collect();
+    gc::collect(); // `old` is in generation 2 now
+    let untracked = Gc::new(5u64);
+    gc::set_threshold(50, 1_000, 1_000);
+    let before = gc::get_stats();
+    let mut young = Vec::new();
+    for i in 0..size(2_000, 300) {
+        drop(old[i % 10].clone()); // a decrement to non-zero, in generation 2
+        drop(untracked.clone()); // and one of an untracked object
+        young.push(Node::new(i, &tally));
+    }
+    let (collections, examined, _) = stats_since(&before, &[0]);
+    gc::set_threshold(2000, 10, 10);
+    assert!(collections > 0);
+    assert_eq!(examined, 0, "nothing young could be garbage");
+    drop((old, young));
+}
+
+#[test]
+fn old_garbage_still_gets_a_full_automatic_collection() {
+    let tally = Tally::new();
+    let a = Node::new(1, &tally);
+    let b = Node::new(2, &tally);
+    a.link(&b);
+    b.link(&a);
+    gc::collect(); // a and b are old
+    drop((a, b)); // old garbage: decrements in generation 2
+    gc::set_threshold(20, 1, 1);
+    let before = gc::get_stats();
+    let young: Vec<Gc<Node>> = (0..size(500, 100)).map(|i| Node::new(i, &tally)).collect();
+    let (_, examined, collected) = stats_since(&before, &[2]);
+    gc::set_threshold(2000, 10, 10);
+    assert!(examined > 0, "the full collections examined");
+    assert_eq!(collected, 2);
+    assert_eq!(tally.dropped(), 2);
+    drop(young);
+}
+
+#[test]
+fn unfrozen_garbage_is_examined_by_the_next_full_automatic_collection() {
+    gc::collect();
+    let tally = Tally::new();
+    let a = Node::new(1, &tally);
+    let b = Node::new(2, &tally);
+    a.link(&b);
+    b.link(&a);
+    gc::freeze();
+    drop((a, b)); // garbage while frozen: the drop path records nothing
+    gc::unfreeze();
+    gc::set_threshold(20, 1, 1);
+    let young: Vec<Gc<Node>> = (0..size(500, 100)).map(|i| Node::new(i, &tally)).collect();
+    gc::set_threshold(2000, 10, 10);
+    assert_eq!(tally.dropped(), 2, "freed by an automatic collection");
+    drop(young);
+}
