@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Prints Markdown tables (medians, and multiples of `Rc`) and writes them
-//! with one SVG chart per workload to `target/recycle-bench/`.
+//! with one SVG chart per workload to `target/recycle-bench/` (or `--out
+//! DIR`; cargo runs benchmarks in `crates/recycle-bench`, so give an
+//! absolute path).
 
 use std::path::PathBuf;
 use std::process::Command;
