@@ -70,6 +70,19 @@
 //! head of a linked list of ten million nodes runs in constant stack space
 //! (CPython's *trashcan*), and the collector walks intrusive lists.
 
+//!
+//! # Seeing what the heap holds
+//!
+//! - [`gc`] is Python's `gc` module: statistics, callbacks, debug flags,
+//!   `get_referrers`, `freeze`, and [`gc::snapshot`], the whole object graph
+//!   with its cycles as DOT or JSON (`recycle graph` draws it).
+//! - [`tracemalloc`] is Python's `tracemalloc`: which source line allocated
+//!   the memory that stays.
+//! - [`alloc::stats`] is `sys._debugmallocstats()`: what the small-object
+//!   pools hold.
+//!
+//! `examples/leak_hunt.rs` uses all three to find a leak.
+
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
