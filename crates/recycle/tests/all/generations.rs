@@ -444,7 +444,7 @@ fn old_garbage_still_gets_a_full_automatic_collection() {
     drop((a, b)); // old garbage: decrements in generation 2
     gc::set_threshold(20, 1, 1);
     let before = gc::get_stats();
-    let young: Vec<Gc<Node>> = (0..size(500, 100)).map(|i| Node::new(i, &tally)).collect();
+    let young: Vec<Gc<Node>> = (0..size(500, 250)).map(|i| Node::new(i, &tally)).collect();
     let (_, examined, collected) = stats_since(&before, &[2]);
     gc::set_threshold(2000, 10, 10);
     assert!(examined > 0, "the full collections examined");
@@ -465,7 +465,7 @@ fn unfrozen_garbage_is_examined_by_the_next_full_automatic_collection() {
     drop((a, b)); // garbage while frozen: the drop path records nothing
     gc::unfreeze();
     gc::set_threshold(20, 1, 1);
-    let young: Vec<Gc<Node>> = (0..size(500, 100)).map(|i| Node::new(i, &tally)).collect();
+    let young: Vec<Gc<Node>> = (0..size(500, 250)).map(|i| Node::new(i, &tally)).collect();
     gc::set_threshold(2000, 10, 10);
     assert_eq!(tally.dropped(), 2, "freed by an automatic collection");
     drop(young);
