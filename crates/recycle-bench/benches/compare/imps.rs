@@ -118,6 +118,27 @@ macro_rules! with_imp {
 }
 pub(crate) use with_imp;
 
+/// The three node types over handle type `$ptr`, with edges in `$cell`.
+macro_rules! node_structs {
+    ($ptr:ident, $cell:ident) => {
+        pub(crate) struct Node {
+            pub(crate) id: u64,
+            pub(crate) edges: $cell<Vec<$ptr<Node>>>,
+            pub(crate) token: Token,
+        }
+        pub(crate) struct List {
+            pub(crate) value: u64,
+            pub(crate) next: Option<$ptr<List>>,
+            pub(crate) token: Token,
+        }
+        pub(crate) struct Tree {
+            pub(crate) left: Option<$ptr<Tree>>,
+            pub(crate) right: Option<$ptr<Tree>>,
+            pub(crate) token: Token,
+        }
+    };
+}
+
 /// The body of an `Imp` whose graph node keeps its edges in a `RefCell`.
 macro_rules! refcell_node_imp {
     ($nodes:ident, $new:path) => {
@@ -169,21 +190,7 @@ pub(crate) mod rc_nodes {
     use super::*;
     use std::rc::Rc;
 
-    pub(crate) struct Node {
-        pub(crate) id: u64,
-        pub(crate) edges: RefCell<Vec<Rc<Node>>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct List {
-        pub(crate) value: u64,
-        pub(crate) next: Option<Rc<List>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct Tree {
-        pub(crate) left: Option<Rc<Tree>>,
-        pub(crate) right: Option<Rc<Tree>>,
-        pub(crate) token: Token,
-    }
+    node_structs!(Rc, RefCell);
 }
 
 /// `std::rc::Rc`: leaks cycles; the cyclic workloads clear edges by hand.
@@ -246,21 +253,7 @@ pub(crate) mod rust_cc_nodes {
     use super::*;
     use rust_cc::{Cc, Context, Finalize, Trace};
 
-    pub(crate) struct Node {
-        pub(crate) id: u64,
-        pub(crate) edges: RefCell<Vec<Cc<Node>>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct List {
-        pub(crate) value: u64,
-        pub(crate) next: Option<Cc<List>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct Tree {
-        pub(crate) left: Option<Cc<Tree>>,
-        pub(crate) right: Option<Cc<Tree>>,
-        pub(crate) token: Token,
-    }
+    node_structs!(Cc, RefCell);
     // SAFETY: each impl visits exactly the `Cc`s its value owns.
     unsafe impl Trace for Node {
         fn trace(&self, ctx: &mut Context<'_>) {
@@ -330,21 +323,7 @@ pub(crate) mod dumpster_nodes {
     use dumpster::unsync::Gc;
     use dumpster::{TraceWith, Visitor};
 
-    pub(crate) struct Node {
-        pub(crate) id: u64,
-        pub(crate) edges: RefCell<Vec<Gc<Node>>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct List {
-        pub(crate) value: u64,
-        pub(crate) next: Option<Gc<List>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct Tree {
-        pub(crate) left: Option<Gc<Tree>>,
-        pub(crate) right: Option<Gc<Tree>>,
-        pub(crate) token: Token,
-    }
+    node_structs!(Gc, RefCell);
     dumpster_traces!();
 }
 
@@ -367,21 +346,7 @@ pub(crate) mod dumpster_sync_nodes {
     use dumpster::{TraceWith, Visitor};
     use std::sync::Mutex;
 
-    pub(crate) struct Node {
-        pub(crate) id: u64,
-        pub(crate) edges: Mutex<Vec<Gc<Node>>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct List {
-        pub(crate) value: u64,
-        pub(crate) next: Option<Gc<List>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct Tree {
-        pub(crate) left: Option<Gc<Tree>>,
-        pub(crate) right: Option<Gc<Tree>>,
-        pub(crate) token: Token,
-    }
+    node_structs!(Gc, Mutex);
     dumpster_traces!();
 }
 
@@ -442,21 +407,7 @@ pub(crate) mod gcmodule_nodes {
     use super::*;
     use gcmodule::{Cc, Trace, Tracer};
 
-    pub(crate) struct Node {
-        pub(crate) id: u64,
-        pub(crate) edges: RefCell<Vec<Cc<Node>>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct List {
-        pub(crate) value: u64,
-        pub(crate) next: Option<Cc<List>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct Tree {
-        pub(crate) left: Option<Cc<Tree>>,
-        pub(crate) right: Option<Cc<Tree>>,
-        pub(crate) token: Token,
-    }
+    node_structs!(Cc, RefCell);
     // `is_type_tracked` is spelled out: the default for a self-referential
     // type recurses forever.
     impl Trace for Node {
@@ -506,21 +457,7 @@ pub(crate) mod bacon_rajan_nodes {
     use super::*;
     use bacon_rajan_cc::{Cc, Trace, Tracer};
 
-    pub(crate) struct Node {
-        pub(crate) id: u64,
-        pub(crate) edges: RefCell<Vec<Cc<Node>>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct List {
-        pub(crate) value: u64,
-        pub(crate) next: Option<Cc<List>>,
-        pub(crate) token: Token,
-    }
-    pub(crate) struct Tree {
-        pub(crate) left: Option<Cc<Tree>>,
-        pub(crate) right: Option<Cc<Tree>>,
-        pub(crate) token: Token,
-    }
+    node_structs!(Cc, RefCell);
     impl Trace for Node {
         fn trace(&self, tracer: &mut Tracer) {
             self.edges.trace(tracer);
