@@ -1,15 +1,8 @@
 //! The demo binary runs and tells the true story.
 
-use std::process::Command;
+mod common;
 
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_recycle"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (out.status.success(), text(out.stdout), text(out.stderr))
-}
+use common::recycle as run;
 
 #[test]
 fn demo_prints_the_real_counts_and_frees_the_cycle() {

@@ -5,14 +5,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn recycle(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_recycle"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (out.status.success(), text(out.stdout), text(out.stderr))
-}
+mod common;
+
+use common::recycle;
 
 fn snapshot(scenario: &str) -> Value {
     let (ok, out, err) = recycle(&["graph", scenario, "--format", "json", "--output", "-"]);
