@@ -109,9 +109,8 @@ impl Drop for GcAny {
             // SAFETY: this was the last strong handle.
             unsafe { destroy_unreferenced(self.header) }
         } else {
-            crate::collector::generations::note_reference_dropped(
-                self.header().dirty_generations(),
-            );
+            // SAFETY: this handle's pointer, to a live object.
+            unsafe { crate::collector::generations::note_reference_dropped(self.header) };
         }
     }
 }

@@ -205,6 +205,7 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> bool {
         unsafe {
             let links = links_of(header);
             unlink(links);
+            crate::collector::generations::note_untracked(links.as_ref());
             links.as_ref().clear_state();
         }
     }
@@ -272,7 +273,9 @@ unsafe fn run_finalizer<O: Ops>(header: NonNull<GcHeader>) -> Finalized {
     let panic = catch_unwind(AssertUnwindSafe(|| unsafe { finalize(header) })).err();
     if h.dec_strong() > 0 {
         // Resurrected, perhaps only into a cycle of its own.
-        crate::collector::generations::note_reference_dropped(h.dirty_generations());
+        // SAFETY: the pointer the object was destroyed through, to a live
+        // object.
+        unsafe { crate::collector::generations::note_reference_dropped(header) };
         Finalized::Resurrected(panic)
     } else {
         Finalized::Dead(panic)

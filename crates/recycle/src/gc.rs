@@ -233,12 +233,8 @@ pub fn is_finalized<T: ?Sized>(object: &Gc<T>) -> bool {
 pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, InvalidGeneration> {
     let generation = generation.map(check).transpose()?;
     Ok(with_heap(|heap| match generation {
-        Some(g) => introspect::objects(&[&heap.generations[g]]),
-        None => introspect::objects(&[
-            &heap.generations[0],
-            &heap.generations[1],
-            &heap.generations[2],
-        ]),
+        Some(g) => introspect::objects(&heap.lists_of(g).collect::<Vec<_>>()),
+        None => introspect::objects(&heap.all_lists().collect::<Vec<_>>()),
     }))
 }
 

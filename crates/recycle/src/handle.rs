@@ -136,7 +136,11 @@ impl<T: Trace + 'static> Gc<T> {
         this.header().set_strong(0);
         if T::MAY_CONTAIN_GC {
             // SAFETY: tracked type; not inside a list walk (checked above).
-            unsafe { unlink(links_of(header)) };
+            unsafe {
+                let links = links_of(header);
+                unlink(links);
+                crate::collector::generations::note_untracked(links.as_ref());
+            }
             with_heap(|heap| heap.counters.note_destruction());
         }
         // SAFETY: the value is initialized and, with strong now 0, no handle
@@ -321,7 +325,8 @@ impl<T: ?Sized> Drop for Gc<T> {
             unsafe { (self.header().vtable().destroy)(self.header_ptr()) }
         } else {
             // The only way a cycle can become garbage (see `generations`).
-            note_reference_dropped(self.header().dirty_generations());
+            // SAFETY: this handle's pointer, to a live object.
+            unsafe { note_reference_dropped(self.header_ptr()) };
         }
     }
 }

@@ -8,11 +8,13 @@
 //!  | next     : *const GcLinks                 |  intrusive, circular, doubly linked list of
 //!  | prev     : *const GcLinks                 |  the generation the object lives in
 //!  | gc_state : usize                          |  bits 0..8: collector flags (below)
-//!  |                                           |  bits 8.. : gc_refs, a scratch copy of `strong`
+//!  |                                           |  bits 8..40: gc_refs, a scratch copy of `strong`
+//!  |                                           |  bits 40..64: epoch (generation 0's number
+//!  |                                           |  when the object was allocated)
 //!  +------------------------------------------+  (GcLinks, 24 bytes, like CPython's PyGC_Head)
 //!  | strong   : u32                            |  Gc handles
 //!  | weak     : u32                            |  bits 0..30: Weak handles, +1 owned by all
-//!  |                                           |  strong handles; bits 30-31: DIRTY_CLASS
+//!  |                                           |  strong handles; bits 30-31: AGE_CLASS
 //!  | vtable   : &'static VTable | flag bits    |  bit 0: DEAD, bit 1: FINALIZED,
 //!  |                                           |  bit 2: HAS_WEAK_CALLBACKS
 //!  +------------------------------------------+  (GcHeader, 16 bytes) <── every Gc/Weak points here
@@ -24,7 +26,8 @@
 //! never in a collector list, so they have no `GcLinks`: a `Gc<String>` costs
 //! the same 16 header bytes as an `Rc<String>`.
 //!
-//! `gc_state` flags (meaningful only inside a collection, except `GENERATION`):
+//! `gc_state` flags (meaningful only inside a collection, except `FROZEN`,
+//! `DECREMENTED` and the epoch):
 //!
 //! ```text
 //!  bit 0  COLLECTING        in the set being collected (set by update_refs)
@@ -33,17 +36,26 @@
 //!                           its strong count: never garbage in this collection
 //!  bit 3  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
 //!                           collector destroys it once tracing is over
+//!  bit 4  FROZEN            in the permanent generation (`gc::freeze`)
 //!  bit 6  NEW               allocated while a collection runs: not part of it
-//!  bits 4-5  GENERATION     which generation list holds it (0..=2, 3 = frozen)
-//!  bits 8..  gc_refs
+//!  bit 7  DECREMENTED       a strong count of this young object went down to a
+//!                           value above zero (Bacon and Rajan's "purple"), so it
+//!                           waits in its generation's list of such objects,
+//!                           where an automatic young collection starts
+//!  bits 8..40   gc_refs
+//!  bits 40..64  epoch
 //! ```
 //!
-//! `DIRTY_CLASS` (the top two bits of the weak word) mirrors the generation
-//! where the drop path can read it without knowing whether the object has
-//! `GcLinks`: 0, 1, 2 for a tracked object in that generation, 3 for an
-//! untracked or frozen one. Dropping a handle whose object survives marks
-//! the generations from this class up as possibly holding garbage (see
-//! `collector::generations`).
+//! The generation of an object follows from its epoch, compared with the
+//! epochs at which the last collections of generations 0 and 1 began (see
+//! `collector::generations`): promoting a whole generation touches no object.
+//!
+//! `AGE_CLASS` (the top two bits of the weak word) is what the drop path
+//! reads first, without knowing whether the object has `GcLinks`:
+//! `MAYBE_YOUNG` for a tracked object (its epoch tells), `OLD` once it is
+//! known to be in generation 2 (where it stays), `NEVER_DIRTY` for an
+//! untracked or frozen one, whose dropped handles cannot strand a cycle the
+//! collector would look for.
 //!
 //! Keeping `gc_refs` apart from `strong` means a panic inside user `trace`
 //! code can never corrupt a real reference count (rust-cc makes the same
@@ -54,6 +66,7 @@ use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
 use crate::gc_box::VTable;
+use crate::heap::NUM_GENERATIONS;
 
 /// Header bit: the collector has destroyed (or begun to destroy) the value.
 /// Dereferencing panics and `Weak::upgrade` returns `None` from then on.
@@ -70,24 +83,41 @@ const COLLECTING: usize = 1 << 0;
 const UNREACHABLE: usize = 1 << 1;
 const KEEP_ALIVE: usize = 1 << 2;
 const DESTROY_DEFERRED: usize = 1 << 3;
+const FROZEN: usize = 1 << 4;
 const NEW: usize = 1 << 6;
-/// The generation number of frozen objects (`gc::freeze`).
-pub(crate) const PERMANENT_GENERATION: usize = 3;
-const GENERATION_SHIFT: u32 = 4;
-const GENERATION_MASK: usize = 0b11 << GENERATION_SHIFT;
+const DECREMENTED: usize = 1 << 7;
 /// The bits that only have a meaning during one collection.
 const COLLECTION_FLAGS: usize = COLLECTING | UNREACHABLE | KEEP_ALIVE;
 const REFS_SHIFT: u32 = 8;
-const FLAGS_MASK: usize = (1 << REFS_SHIFT) - 1;
+const REFS_MASK: usize = (u32::MAX as usize) << REFS_SHIFT;
+const EPOCH_SHIFT: u32 = 40;
+/// Epochs are 24 bits: `collector::generations` renumbers them before they
+/// would overflow.
+pub(crate) const EPOCH_LIMIT: u32 = 1 << 24;
+const EPOCH_MASK: usize = ((EPOCH_LIMIT - 1) as usize) << EPOCH_SHIFT;
+/// The bits that outlive a collection (with `DESTROY_DEFERRED` and `NEW`,
+/// which the collection clears itself).
+const LASTING_FLAGS: usize = FROZEN | DECREMENTED | EPOCH_MASK;
+const _: () = assert!(usize::BITS == 64 && REFS_MASK & EPOCH_MASK == 0);
 
 const _: () = assert!(align_of::<VTable>() > HEADER_FLAGS);
 
-/// The weak word: the count in the low bits, `DIRTY_CLASS` in the top two.
+/// The weak word: the count in the low bits, `AGE_CLASS` in the top two.
 const WEAK_COUNT_MASK: u32 = (1 << 30) - 1;
-const DIRTY_CLASS_SHIFT: u32 = 30;
-/// The class of objects whose dropped handles cannot make garbage the
-/// collector would find: untracked (no `Gc` inside) or frozen.
-const CLASS_NEVER_DIRTY: u32 = 3;
+const AGE_CLASS_SHIFT: u32 = 30;
+
+/// What the drop path knows of an object's age from its header alone.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum AgeClass {
+    /// Tracked, and perhaps young: its epoch tells.
+    MaybeYoung = 0,
+    /// Tracked and in generation 2, which objects never leave except to be
+    /// frozen.
+    Old = 2,
+    /// Dropped handles cannot make garbage the collector would find:
+    /// untracked (no `Gc` inside) or frozen.
+    NeverDirty = 3,
+}
 
 /// The part of the header every object has. `Gc<T>` and `Weak<T>` point here.
 #[repr(C)]
@@ -113,10 +143,14 @@ const _: () = assert!(LINKS_SIZE == 24 && align_of::<GcLinks>() == 8);
 impl GcHeader {
     /// A header with one strong handle and the implicit weak handle.
     pub(crate) fn new(vtable: &'static VTable, strong: u32) -> Self {
-        let class = if vtable.tracked { 0 } else { CLASS_NEVER_DIRTY };
+        let class = if vtable.tracked {
+            AgeClass::MaybeYoung
+        } else {
+            AgeClass::NeverDirty
+        };
         GcHeader {
             strong: Cell::new(strong),
-            weak: Cell::new(1 | (class << DIRTY_CLASS_SHIFT)),
+            weak: Cell::new(1 | ((class as u32) << AGE_CLASS_SHIFT)),
             vtable_and_flags: Cell::new(vtable),
         }
     }
@@ -173,21 +207,19 @@ impl GcHeader {
         n & WEAK_COUNT_MASK
     }
 
-    /// The generations a dropped handle to this object may have left
-    /// garbage in, as bits (bit `g`: generation `g` or a younger one must be
-    /// examined again): generations `class..=2`, none for class 3.
     #[inline(always)]
-    pub(crate) fn dirty_generations(&self) -> u8 {
-        let class = self.weak.get() >> DIRTY_CLASS_SHIFT;
-        (0b111u8 << class) & 0b111
+    pub(crate) fn age_class(&self) -> AgeClass {
+        match self.weak.get() >> AGE_CLASS_SHIFT {
+            0 => AgeClass::MaybeYoung,
+            2 => AgeClass::Old,
+            _ => AgeClass::NeverDirty,
+        }
     }
 
-    /// Mirrors the object's generation (`PERMANENT_GENERATION` for frozen).
     #[inline(always)]
-    fn set_dirty_class(&self, generation: usize) {
+    pub(crate) fn set_age_class(&self, class: AgeClass) {
         let count = self.weak.get() & WEAK_COUNT_MASK;
-        self.weak
-            .set(count | ((generation as u32) << DIRTY_CLASS_SHIFT));
+        self.weak.set(count | ((class as u32) << AGE_CLASS_SHIFT));
     }
 
     #[inline(always)]
@@ -316,10 +348,34 @@ impl GcLinks {
         self.gc_state.set(if on { s | flag } else { s & !flag });
     }
 
+    /// A new object's state: allocated in `epoch`.
+    #[inline(always)]
+    pub(crate) fn start_in_epoch(&self, epoch: u32) {
+        debug_assert!(epoch < EPOCH_LIMIT);
+        self.gc_state.set((epoch as usize) << EPOCH_SHIFT);
+    }
+
+    #[inline(always)]
+    pub(crate) fn epoch(&self) -> u32 {
+        ((self.state() & EPOCH_MASK) >> EPOCH_SHIFT) as u32
+    }
+
+    /// Renumbers the epoch (`collector::generations`, before it overflows).
+    pub(crate) fn set_epoch(&self, epoch: u32) {
+        debug_assert!(epoch < EPOCH_LIMIT);
+        let s = self.state() & !EPOCH_MASK;
+        self.gc_state.set(s | ((epoch as usize) << EPOCH_SHIFT));
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_frozen(&self) -> bool {
+        self.state() & FROZEN != 0
+    }
+
     /// `update_refs`: `gc_refs := strong`, and mark the object as in the set.
     #[inline(always)]
     pub(crate) fn start_collecting(&self, strong: u32) {
-        let kept = self.state() & GENERATION_MASK;
+        let kept = self.state() & LASTING_FLAGS;
         self.gc_state
             .set(((strong as usize) << REFS_SHIFT) | kept | COLLECTING);
     }
@@ -331,13 +387,14 @@ impl GcLinks {
 
     #[inline(always)]
     pub(crate) fn gc_refs(&self) -> usize {
-        self.state() >> REFS_SHIFT
+        (self.state() & REFS_MASK) >> REFS_SHIFT
     }
 
     #[inline(always)]
     pub(crate) fn set_gc_refs(&self, refs: usize) {
-        let flags = self.state() & FLAGS_MASK;
-        self.gc_state.set((refs << REFS_SHIFT) | flags);
+        debug_assert!(refs <= u32::MAX as usize);
+        let kept = self.state() & !REFS_MASK;
+        self.gc_state.set((refs << REFS_SHIFT) | kept);
     }
 
     /// `subtract_refs`: one reference to this object comes from inside the set.
@@ -346,7 +403,7 @@ impl GcLinks {
     #[inline(always)]
     pub(crate) fn dec_gc_refs(&self) -> bool {
         let s = self.state();
-        if s >> REFS_SHIFT == 0 {
+        if s & REFS_MASK == 0 {
             return false;
         }
         self.gc_state.set(s - (1 << REFS_SHIFT));
@@ -374,12 +431,15 @@ impl GcLinks {
     }
 
     /// Survives a collection: clears every per-collection flag and
-    /// `gc_refs`, and moves to `generation` (see the free function
-    /// [`survive_into`], which also updates the header).
+    /// `gc_refs` (see the free function [`survive_into`]).
     #[inline(always)]
-    fn survive_into(&self, generation: usize) {
-        let kept = self.state() & (DESTROY_DEFERRED | NEW);
-        self.gc_state.set(kept | (generation << GENERATION_SHIFT));
+    fn survive_into(&self, old: bool) {
+        let mut kept = self.state() & (DESTROY_DEFERRED | NEW | LASTING_FLAGS);
+        if old {
+            // Only young objects wait in the lists of decremented ones.
+            kept &= !DECREMENTED;
+        }
+        self.gc_state.set(kept);
     }
 
     /// The object is being destroyed: nothing of its state matters any more.
@@ -392,7 +452,22 @@ impl GcLinks {
     #[inline(always)]
     pub(crate) fn stop_collecting(&self) {
         self.gc_state
-            .set(self.state() & (GENERATION_MASK | DESTROY_DEFERRED | NEW));
+            .set(self.state() & (LASTING_FLAGS | DESTROY_DEFERRED | NEW));
+    }
+
+    /// Was a strong count of this object decremented to a value above zero
+    /// while it was young? (Kept when it survives a young collection, so
+    /// that the next older one starts from it too: the garbage it may have
+    /// stranded can reach into the older generation.)
+    #[inline(always)]
+    pub(crate) fn was_decremented(&self) -> bool {
+        self.state() & DECREMENTED != 0
+    }
+
+    /// Enters (`true`) or leaves a list of decremented objects.
+    #[inline(always)]
+    pub(crate) fn set_decremented(&self, on: bool) {
+        self.set_flag(DECREMENTED, on)
     }
 
     /// Was this object allocated while the current collection runs?
@@ -413,51 +488,54 @@ impl GcLinks {
         self.set_flag(DESTROY_DEFERRED, on)
     }
 
-    pub(crate) fn generation(&self) -> usize {
-        (self.state() & GENERATION_MASK) >> GENERATION_SHIFT
-    }
-
-    fn set_generation(&self, generation: usize) {
-        debug_assert!(generation <= PERMANENT_GENERATION);
-        let s = self.state() & !GENERATION_MASK;
-        self.gc_state.set(s | (generation << GENERATION_SHIFT));
-    }
-
     /// Debug check: no per-collection flag is set outside a collection.
     pub(crate) fn has_collection_flags(&self) -> bool {
         self.state() & COLLECTION_FLAGS != 0 || self.gc_refs() != 0
     }
 }
 
-/// Moves a tracked object to `generation` (0..=2, or
-/// `PERMANENT_GENERATION`), in its links and in its header's dirty class.
+/// Freezes (`true`) or unfreezes a tracked object, in its links and in its
+/// header's age class. An unfrozen object is in generation 2 (the caller
+/// gives it an old epoch).
+///
+/// # Safety
+///
+/// - `links` is the prefix of a live tracked object (not a list sentinel),
+///   with provenance over the whole allocation.
+pub(crate) unsafe fn set_frozen(links: NonNull<GcLinks>, frozen: bool) {
+    // SAFETY: per the contract, the links and the header that follows them
+    // are live.
+    unsafe {
+        let l = links.as_ref();
+        l.set_flag(FROZEN, frozen);
+        l.set_flag(DECREMENTED, false);
+        let class = if frozen {
+            AgeClass::NeverDirty
+        } else {
+            AgeClass::Old
+        };
+        header_of(links).as_ref().set_age_class(class);
+    }
+}
+
+/// A survivor of a collection: clears its per-collection state. It moves
+/// to `generation` (which its epoch already says); in generation 2, its
+/// header's age class records that (younger survivors keep `DECREMENTED`:
+/// see `collector::deduce`).
 ///
 /// # Safety
 ///
 /// - `links` is the prefix of a live tracked object (not a list sentinel),
 ///   with provenance over the whole allocation.
 #[inline(always)]
-pub(crate) unsafe fn set_generation(links: NonNull<GcLinks>, generation: usize) {
-    // SAFETY: per the contract, the links and the header that follows them
-    // are live.
-    unsafe {
-        links.as_ref().set_generation(generation);
-        header_of(links).as_ref().set_dirty_class(generation);
-    }
-}
-
-/// A survivor of a collection: clears its per-collection state and moves it
-/// to `generation`, in its links and in its header's dirty class.
-///
-/// # Safety
-///
-/// - As [`set_generation`].
-#[inline(always)]
 pub(crate) unsafe fn survive_into(links: NonNull<GcLinks>, generation: usize) {
+    let old = generation >= NUM_GENERATIONS - 1;
     // SAFETY: per the contract.
     unsafe {
-        links.as_ref().survive_into(generation);
-        header_of(links).as_ref().set_dirty_class(generation);
+        links.as_ref().survive_into(old);
+        if old {
+            header_of(links).as_ref().set_age_class(AgeClass::Old);
+        }
     }
 }
 

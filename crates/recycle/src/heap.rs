@@ -11,10 +11,11 @@ use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
 use crate::collector::debug::DebugFlags;
+use crate::collector::generations;
 use crate::collector::generations::GenerationCounters;
 use crate::collector::list::GcList;
 use crate::collector::stats::GenerationStats;
-use crate::header::{GcHeader, GcLinks, set_generation};
+use crate::header::{GcHeader, GcLinks};
 
 /// Number of generations (CPython: 3).
 pub(crate) const NUM_GENERATIONS: usize = 3;
@@ -22,6 +23,11 @@ pub(crate) const NUM_GENERATIONS: usize = 3;
 pub(crate) struct Heap {
     /// Tracked objects by generation. New objects go to generation 0.
     pub(crate) generations: [GcList; NUM_GENERATIONS],
+    /// The young objects whose strong count went down to a value above zero
+    /// since they were allocated (flagged `DECREMENTED`), by generation: the
+    /// objects an automatic young collection starts from. They are part of
+    /// their generation as much as those of `generations`.
+    pub(crate) decremented: [GcList; NUM_GENERATIONS - 1],
     /// Frozen objects (`gc::freeze`), which no collection examines.
     pub(crate) permanent: GcList,
     /// This thread's small-object allocator.
@@ -55,6 +61,7 @@ impl Heap {
     const fn new() -> Self {
         Heap {
             generations: [GcList::new(), GcList::new(), GcList::new()],
+            decremented: [GcList::new(), GcList::new()],
             permanent: GcList::new(),
             #[cfg(feature = "pool")]
             pools: crate::alloc::pool::Pools::new(),
@@ -86,8 +93,9 @@ impl Heap {
     pub(crate) unsafe fn track(&self, links: NonNull<GcLinks>) -> bool {
         // SAFETY: per the contract.
         unsafe {
-            set_generation(links, 0);
             let l = links.as_ref();
+            l.start_in_epoch(generations::current_epoch());
+            generations::note_young_allocation();
             if self.collecting.get() {
                 // Not one of the objects being collected (see deduce.rs).
                 l.set_new(true);
@@ -100,6 +108,16 @@ impl Heap {
 
     pub(crate) fn debug_flags(&self) -> DebugFlags {
         DebugFlags::from_bits_truncate(self.debug.get())
+    }
+
+    /// The lists that hold the objects of `generation` (0..=2).
+    pub(crate) fn lists_of(&self, generation: usize) -> impl Iterator<Item = &GcList> {
+        core::iter::once(&self.generations[generation]).chain(self.decremented.get(generation))
+    }
+
+    /// The lists of every generation (frozen objects excepted).
+    pub(crate) fn all_lists(&self) -> impl Iterator<Item = &GcList> {
+        self.generations.iter().chain(&self.decremented)
     }
 
     /// Is the collector walking its lists (so user `trace` code may be running)?

@@ -210,10 +210,14 @@ pub trait Finalize {
 
 /// What the collector is doing with the edges a `trace` call reports.
 pub(crate) enum TraceAction {
-    /// `subtract_refs`: each edge into the collected set (generations up to
-    /// `max_generation`, or only objects already marked when `None`) is an
-    /// internal reference.
-    SubtractRefs { max_generation: Option<usize> },
+    /// `subtract_refs`: each edge into the collected set (objects allocated
+    /// in `first_epoch` or later, or only objects already marked when
+    /// `None`) is an internal reference. With `gather_into`, an object first
+    /// reached this way moves to that list (which the walk is going through).
+    SubtractRefs {
+        first_epoch: Option<u32>,
+        gather_into: Option<*const GcList>,
+    },
     /// `move_unreachable`: everything reported is reachable.
     MarkReachable { young: *const GcList },
     /// `gc::get_referents`/`get_referrers`: collect handles to everything
@@ -307,17 +311,30 @@ impl Tracer {
         // SAFETY: as above.
         let links = unsafe { links_ptr.as_ref() };
         match &mut self.action {
-            &mut TraceAction::SubtractRefs { max_generation } => {
+            &mut TraceAction::SubtractRefs {
+                first_epoch,
+                gather_into,
+            } => {
                 if !self.current_trusted {
                     // An untrusted `trace` may report handles it does not
-                    // own: its edges only count for reachability.
+                    // own: its edges only count for reachability (so they
+                    // gather nothing either: what they reach keeps a
+                    // reference from outside the set and cannot be garbage).
                     return;
                 }
                 if !links.is_collecting() {
-                    if !in_collected_set(links, max_generation) {
+                    if !in_collected_set(links, first_epoch) {
                         return;
                     }
                     update_refs(links_ptr);
+                    if let Some(region) = gather_into {
+                        // SAFETY: the object is listed (`in_collected_set`);
+                        // `region` is the collector's live working list.
+                        unsafe {
+                            unlink(links_ptr);
+                            (*region).push_back(links_ptr);
+                        }
+                    }
                 }
                 if !links.dec_gc_refs() {
                     // More edges reported than handles exist: a wrong `trace`.

@@ -5,7 +5,7 @@
 use core::ptr::{self, NonNull};
 
 use crate::header::{GcHeader, GcLinks, survive_into};
-use crate::heap::{Heap, NUM_GENERATIONS};
+use crate::heap::Heap;
 use crate::trace::{TraceAction, Tracer};
 
 use super::list::{GcList, object_header, unlink};
@@ -47,13 +47,15 @@ pub(crate) fn deduce_unreachable(
     heap.deferred.set(&mut deferred);
     let reset = StopDeferring(heap);
 
-    let (max_generation, survivor_generation) = match members {
-        Members::Generations(g) => (Some(g), (g + 1).min(NUM_GENERATIONS - 1)),
-        Members::AlreadyUpdated {
-            survivor_generation,
-        } => (None, survivor_generation),
+    let (candidates, weak_ref_owners) = match members {
+        Members::FromEpoch {
+            first_epoch,
+            gather,
+            ..
+        } => subtract_refs(young, Some(first_epoch), gather),
+        Members::AlreadyUpdated { .. } => subtract_refs(young, None, false),
     };
-    let (candidates, weak_ref_owners) = subtract_refs(young, max_generation);
+    let survivor_generation = members.survivor_generation();
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
     let (found, needs) = move_unreachable(young, unreachable, survivor_generation);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
@@ -75,13 +77,51 @@ pub(crate) fn deduce_unreachable(
 /// Which objects form the set `deduce_unreachable` examines.
 #[derive(Clone, Copy)]
 pub(crate) enum Members {
-    /// The objects of generations `0..=g` (all of them in `young`);
-    /// `update_refs` runs lazily; survivors move to generation `g + 1`.
-    Generations(usize),
+    /// The objects of the generations being collected: every listed object
+    /// (not `NEW`, not frozen) allocated in `first_epoch` or later.
+    /// `update_refs` runs lazily. Without `gather`, all of them are in
+    /// `young` on entry. With `gather` (`Candidates`, below), `young` holds
+    /// the decremented ones, and the others move from wherever they are
+    /// listed to the end of `young` when an edge first reaches them.
+    /// Survivors move to `survivor_generation`.
+    ///
+    /// `Candidates`: why starting from the decremented objects is enough. A
+    /// set of young objects that this collection could free has no
+    /// reference from outside itself. Follow references backwards inside it
+    /// and you reach a part that nothing else references at all. Its
+    /// objects were referenced from outside once (a handle is outside when
+    /// it is made), and the last such reference went away as a decrement to
+    /// a count above zero (their references to each other remain), which put
+    /// its target in a list of decremented objects. (A handle moved into the
+    /// part instead of dropped needs a handle to the part to store it
+    /// through, and that one went away the same way.) Everything in the set
+    /// is reachable from that target through objects of the set. Survivors
+    /// of a young collection stay in the decremented lists, so that the
+    /// next older collection starts from them too: the part may reach into
+    /// an older generation.
+    FromEpoch {
+        first_epoch: u32,
+        gather: bool,
+        survivor_generation: usize,
+    },
     /// Exactly the objects of `young`, on which the caller already ran
     /// `update_refs` (`handle_resurrected_objects`); survivors move to the
     /// given generation.
     AlreadyUpdated { survivor_generation: usize },
+}
+
+impl Members {
+    pub(crate) fn survivor_generation(self) -> usize {
+        match self {
+            Members::FromEpoch {
+                survivor_generation,
+                ..
+            }
+            | Members::AlreadyUpdated {
+                survivor_generation,
+            } => survivor_generation,
+        }
+    }
 }
 
 /// What `deduce_unreachable` found.
@@ -132,13 +172,15 @@ pub(crate) fn update_refs(links: NonNull<GcLinks>) {
 
 /// Is an object that `update_refs` has not reached yet one of the objects
 /// being collected? Those are the listed objects of the collected
-/// generations (`max_generation`), except objects allocated since the
-/// collection began (and frozen ones, whose generation number is above every
-/// real one). With `None`, the set was marked in advance.
+/// generations (allocated in `first_epoch` or later), except objects
+/// allocated since the collection began and frozen ones. With `None`, the
+/// set was marked in advance.
 #[inline(always)]
-pub(crate) fn in_collected_set(links: &GcLinks, max_generation: Option<usize>) -> bool {
-    match max_generation {
-        Some(g) => links.is_linked() && !links.is_new() && links.generation() <= g,
+pub(crate) fn in_collected_set(links: &GcLinks, first_epoch: Option<u32>) -> bool {
+    match first_epoch {
+        Some(first) => {
+            links.is_linked() && !links.is_new() && !links.is_frozen() && links.epoch() >= first
+        }
         // The set was marked in advance: an object not marked is not in it.
         None => false,
     }
@@ -152,13 +194,24 @@ pub(crate) fn in_collected_set(links: &GcLinks, max_generation: Option<usize>) -
 ///
 /// Returns the number of objects walked, and the `WeakRef`s their values
 /// reported, with their owners.
+///
+/// With `gather` (see `Members::FromEpoch`), the objects first reached
+/// through an edge move to the end of `young`, and the walk goes on until it
+/// reaches them.
 fn subtract_refs(
     young: &GcList,
-    max_generation: Option<usize>,
+    first_epoch: Option<u32>,
+    gather: bool,
 ) -> (usize, Vec<(NonNull<GcLinks>, u64)>) {
-    let mut tracer = Tracer::new(TraceAction::SubtractRefs { max_generation });
+    let mut tracer = Tracer::new(TraceAction::SubtractRefs {
+        first_epoch,
+        gather_into: gather.then_some(young as *const GcList),
+    });
     let mut walked = 0;
-    young.for_each(|links| {
+    let mut node = young.first_or_end();
+    while !young.is_end(node) {
+        // SAFETY: not the sentinel, so a live tracked object in `young`.
+        let links = unsafe { NonNull::new_unchecked(node.cast_mut()) };
         walked += 1;
         update_refs(links);
         tracer.set_current(links);
@@ -167,7 +220,11 @@ fn subtract_refs(
         let header = unsafe { object_header(links) };
         // SAFETY: as above.
         unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
-    });
+        // Read after tracing: gathered objects were appended after this one
+        // (and nothing leaves `young` while it is walked).
+        // SAFETY: as above.
+        node = unsafe { links.as_ref() }.next();
+    }
     (walked, tracer.take_weak_refs())
 }
 

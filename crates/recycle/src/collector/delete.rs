@@ -55,6 +55,7 @@ pub(crate) fn delete_garbage(
         unsafe {
             unlink(links);
             links.as_ref().stop_collecting();
+            super::generations::note_untracked(links.as_ref());
             header.as_ref().set_dead();
         }
         // SAFETY: the value is initialized (objects in a list always are) and,
@@ -109,6 +110,8 @@ pub(crate) fn save_garbage(unreachable: &GcList, old: &GcList, old_generation: u
         unsafe {
             unlink(links);
             survive_into(links, old_generation);
+            // Kept alive by `gc::garbage()`, not waiting as decremented.
+            links.as_ref().set_decremented(false);
             old.push_back(links);
         }
         // SAFETY: a live object with an intact value.

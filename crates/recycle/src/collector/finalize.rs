@@ -90,6 +90,11 @@ pub(crate) fn handle_resurrected_objects(
         });
     }
     let resurrected = deduced.candidates - deduced.unreachable;
+    unreachable.for_each(|links| {
+        // Referenced from outside now, not waiting as decremented.
+        // SAFETY: a live object of the list.
+        unsafe { links.as_ref() }.set_decremented(false);
+    });
     old.append(unreachable);
     unreachable.append(&still);
     (resurrected, destroy_deferred(deduced.deferred))

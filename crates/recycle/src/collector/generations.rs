@@ -18,10 +18,19 @@
 //! (each full collection costs more, so there are fewer of them).
 
 use core::cell::Cell;
+use core::ptr::NonNull;
+
+use super::list::{GcList, unlink};
+use crate::header::{AgeClass, EPOCH_LIMIT, GcHeader, GcLinks, header_of, links_of};
+use crate::heap::with_heap;
 
 use crate::heap::NUM_GENERATIONS;
 
-thread_local! {
+/// The per-thread state the drop and allocation paths read: which
+/// generations may hold garbage, and the epochs that say which objects are
+/// young. (A `const` thread-local of `Cell`s: no lazy initialization, no
+/// destructor.)
+struct Young {
     /// Bit `g` is set when, since the last collection that examined
     /// generation `g`, a strong count of an object in generation `g` or a
     /// younger one was decremented to a value above zero.
@@ -36,45 +45,291 @@ thread_local! {
     /// therefore find nothing; it only promotes the young objects (see
     /// `collector::collect_generations`). This is the coarse form of Bacon
     /// and Rajan's observation that only a decrement to non-zero can create
-    /// garbage cycles. Building acyclic structures then costs no collection
-    /// work, and on a heap whose old objects lose references, the young
-    /// collections are skipped. `gc::collect()` and `gc::collect_generation`
-    /// always examine.
-    static DIRTY: Cell<u8> = const { Cell::new(0) };
+    /// garbage cycles (the fine form is the per-object `DECREMENTED` flag).
+    /// Building acyclic structures then costs no collection work, and on a
+    /// heap whose old objects lose references, the young collections are
+    /// skipped. `gc::collect()` and `gc::collect_generation` always examine.
+    dirty: Cell<u8>,
+    /// The epoch of objects allocated now: every collection starts a new one.
+    gen0_from: Cell<u32>,
+    /// The epoch at which the last collection of generation 1 or 2 began.
+    /// An object allocated in epoch `e` is in generation 0 if `e >=
+    /// gen0_from`, in generation 1 if `e >= gen1_from`, else in generation 2.
+    gen1_from: Cell<u32>,
+    /// Tracked objects in generations 0 and 1 (frozen ones excepted).
+    young_population: Cell<usize>,
 }
 
-/// A handle was dropped and its object survived: mark `generations` (the
-/// object's `GcHeader::dirty_generations`). A load of a thread-local and a
-/// branch that almost always goes the same way; a store only after a
-/// collection cleared the bits (stores are what a tight clone/drop loop is
-/// short of).
-#[inline(always)]
-pub(crate) fn note_reference_dropped(generations: u8) {
-    DIRTY.with(|d| {
-        let bits = d.get();
-        if bits & generations != generations {
-            d.set(bits | generations);
+thread_local! {
+    static YOUNG: Young = const {
+        Young {
+            dirty: Cell::new(0),
+            gen0_from: Cell::new(FIRST_EPOCH),
+            gen1_from: Cell::new(FIRST_EPOCH),
+            young_population: Cell::new(0),
         }
-    });
+    };
+}
+
+/// The generation number of frozen objects (`gc::freeze`).
+pub(crate) const PERMANENT_GENERATION: usize = 3;
+
+/// Epoch 0 is older than every collection: unfrozen objects get it.
+const ANCIENT_EPOCH: u32 = 0;
+const FIRST_EPOCH: u32 = 1;
+
+impl Young {
+    #[inline(always)]
+    fn generation_of(&self, epoch: u32) -> usize {
+        if epoch >= self.gen0_from.get() {
+            0
+        } else if epoch >= self.gen1_from.get() {
+            1
+        } else {
+            2
+        }
+    }
+
+    #[inline(always)]
+    fn mark_dirty(&self, generations: u8) {
+        let bits = self.dirty.get();
+        if bits & generations != generations {
+            self.dirty.set(bits | generations);
+        }
+    }
+}
+
+/// The generation of a tracked object: 0..=2, or `PERMANENT_GENERATION`.
+pub(crate) fn generation_of(links: &GcLinks) -> usize {
+    if links.is_frozen() {
+        return PERMANENT_GENERATION;
+    }
+    YOUNG.with(|y| y.generation_of(links.epoch()))
+}
+
+/// The epoch a new object is allocated in.
+#[inline(always)]
+pub(crate) fn current_epoch() -> u32 {
+    YOUNG.with(|y| y.gen0_from.get())
+}
+
+/// A handle was dropped and its object survived (or a finalizer resurrected
+/// it): marks the generations that may now hold garbage. A young object
+/// also moves to its generation's list of decremented objects, where the
+/// next automatic young collection starts (the first time only: it stays
+/// there until it is examined). An old one has its age class set, so that
+/// later drops read nothing but its header.
+///
+/// A load of the header's age class and a thread-local, and a branch that
+/// almost always goes the same way; stores only when something changes
+/// (stores are what a tight clone/drop loop is short of).
+///
+/// # Safety
+///
+/// - `header` points to a live object, with provenance over the whole
+///   allocation (a handle's pointer).
+#[inline(always)]
+pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
+    // SAFETY: per the contract, a live object.
+    let h = unsafe { header.as_ref() };
+    match h.age_class() {
+        AgeClass::NeverDirty => {}
+        AgeClass::Old => YOUNG.with(|y| y.mark_dirty(0b100)),
+        AgeClass::MaybeYoung => {
+            // SAFETY: only tracked objects (which have links) have this
+            // class; the allocation is live.
+            let links_ptr = unsafe { links_of(header) };
+            // SAFETY: as above.
+            let links = unsafe { links_ptr.as_ref() };
+            let generation = YOUNG.with(|y| {
+                let generation = y.generation_of(links.epoch());
+                y.mark_dirty((0b111u8 << generation) & 0b111);
+                generation
+            });
+            if generation == NUM_GENERATIONS - 1 {
+                h.set_age_class(AgeClass::Old);
+            } else if !links.was_decremented() {
+                move_to_decremented(links_ptr, generation);
+            }
+        }
+    }
+}
+
+/// The first decrement of a young object since it was allocated (or last
+/// examined): it moves to `heap.decremented[generation]`, if it is in one
+/// of the heap's lists. Objects the collector is working on (flagged
+/// `COLLECTING`, or `DEAD` while their garbage is deleted) stay where they
+/// are: the collector decides where they end up.
+#[cold]
+#[inline(never)]
+fn move_to_decremented(links_ptr: NonNull<GcLinks>, generation: usize) {
+    // SAFETY: the caller's handle keeps the object alive.
+    let links = unsafe { links_ptr.as_ref() };
+    // SAFETY: as above.
+    let dead = unsafe { header_of(links_ptr).as_ref() }.is_dead();
+    if !links.is_linked() || links.is_collecting() || dead {
+        return;
+    }
+    with_heap(|heap| {
+        if heap.is_tracing() {
+            // User `trace` code dropped a handle while the collector walks
+            // its lists, which must not change under it. (Only misuse does
+            // that; at worst a young collection misses this candidate.)
+            return;
+        }
+        links.set_decremented(true);
+        // SAFETY: a live object in one of the heap's lists (outside tracing,
+        // the collector's own lists only hold objects flagged `COLLECTING`
+        // or `DEAD`); the target list is the heap's.
+        unsafe {
+            unlink(links_ptr);
+            heap.decremented[generation].push_back(links_ptr);
+        }
+    })
+}
+
+/// Debug check after a collection: every listed object is in the list its
+/// epoch and flags call for, with no per-collection state left, and the
+/// young population counts at least the listed young objects. Compiled out
+/// of release builds and Miri runs; looks at the first objects of each list
+/// only, so that tests with large heaps stay fast.
+#[allow(unused_variables)]
+pub(crate) fn validate_heap(heap: &crate::heap::Heap) {
+    #[cfg(all(debug_assertions, not(miri)))]
+    {
+        const LOOK_AT: usize = 4096;
+        let mut young = 0;
+        let mut complete = true;
+        for generation in 0..NUM_GENERATIONS {
+            let listed = core::iter::once((&heap.generations[generation], false));
+            let decremented = heap.decremented.get(generation).map(|l| (l, true));
+            for (list, in_decremented) in listed.chain(decremented) {
+                let mut node = list.first_or_end();
+                let mut seen = 0;
+                while !list.is_end(node) {
+                    if seen == LOOK_AT {
+                        complete = false;
+                        break;
+                    }
+                    // SAFETY: not the sentinel: a live tracked object.
+                    let links = unsafe { &*node };
+                    assert!(
+                        generation_of(links) == generation
+                            && links.was_decremented() == in_decremented
+                            && !links.is_new()
+                            && !links.has_collection_flags(),
+                        "an object in the wrong list of generation {generation}"
+                    );
+                    seen += 1;
+                    node = links.next();
+                }
+                if generation < NUM_GENERATIONS - 1 {
+                    young += seen;
+                }
+            }
+        }
+        let population = YOUNG.with(|y| y.young_population.get());
+        assert!(
+            !complete || population >= young,
+            "young population {population} < {young} listed"
+        );
+    }
 }
 
 /// Marks every generation: for changes the drop path does not see (objects
 /// coming back from the permanent generation).
 pub(crate) fn note_all_dirty() {
-    DIRTY.with(|d| d.set(0b111));
+    YOUNG.with(|y| y.dirty.set(0b111));
 }
 
 /// Could a collection of generations `0..=generation` find garbage?
 pub(crate) fn may_hold_garbage(generation: usize) -> bool {
-    DIRTY.with(|d| d.get() & (1 << generation) != 0)
+    YOUNG.with(|y| y.dirty.get() & (1 << generation) != 0)
 }
 
 /// A collection of generations `0..=generation` starts examining them.
 /// (Drops during the collection set the bits again.)
 pub(crate) fn note_examined(generation: usize) {
     let examined: u8 = (2 << generation) - 1;
-    DIRTY.with(|d| d.set(d.get() & !examined));
+    YOUNG.with(|y| y.dirty.set(y.dirty.get() & !examined));
 }
+
+/// A collection of generations `0..=generation` begins: starts a new epoch,
+/// which promotes every object of those generations (by the epochs alone)
+/// to the next one. Returns the first epoch of the collected generations
+/// (what `deduce::in_collected_set` compares with) and, for a collection of
+/// generation 1 or 2, how many young objects that moved into generation 2.
+pub(crate) fn begin_epoch(generation: usize) -> (u32, usize) {
+    YOUNG.with(|y| {
+        let first = match generation {
+            0 => y.gen0_from.get(),
+            1 => y.gen1_from.get(),
+            _ => ANCIENT_EPOCH,
+        };
+        let next = y.gen0_from.get() + 1;
+        y.gen0_from.set(next);
+        let mut promoted = 0;
+        if generation > 0 {
+            y.gen1_from.set(next);
+            promoted = y.young_population.replace(0);
+        }
+        (first, promoted)
+    })
+}
+
+/// Would the next collection's epoch overflow the header's field?
+pub(crate) fn epochs_exhausted() -> bool {
+    YOUNG.with(|y| y.gen0_from.get() >= EPOCH_LIMIT - 1)
+}
+
+/// Renumbers every object's epoch from the list it is in (the lists of
+/// each generation are given), and restarts the epochs. Runs before the
+/// epochs would overflow: once every 16 million collections.
+pub(crate) fn renumber_epochs(lists_by_generation: [&[&GcList]; NUM_GENERATIONS]) {
+    // Generation 2 gets the ancient epoch, 1 the first, 0 the one after.
+    for (generation, lists) in lists_by_generation.into_iter().enumerate() {
+        let epoch = FIRST_EPOCH + 1 - generation.min(2) as u32;
+        for list in lists {
+            list.for_each(|links| {
+                // SAFETY: lists hold live tracked objects.
+                unsafe { links.as_ref() }.set_epoch(epoch);
+            });
+        }
+    }
+    YOUNG.with(|y| {
+        y.gen1_from.set(FIRST_EPOCH);
+        y.gen0_from.set(FIRST_EPOCH + 1);
+    });
+}
+
+/// A tracked object joins generation 0.
+#[inline(always)]
+pub(crate) fn note_young_allocation() {
+    YOUNG.with(|y| y.young_population.set(y.young_population.get() + 1));
+}
+
+/// A tracked object is gone from the heap for good (destroyed, or its value
+/// moved out): counts it out of the young population if it was young.
+#[inline]
+pub(crate) fn note_untracked(links: &GcLinks) {
+    if links.is_frozen() {
+        return;
+    }
+    YOUNG.with(|y| {
+        if y.generation_of(links.epoch()) < NUM_GENERATIONS - 1 {
+            y.young_population
+                .set(y.young_population.get().saturating_sub(1));
+        }
+    });
+}
+
+/// Every object was frozen: none is young any more.
+pub(crate) fn note_all_frozen() {
+    YOUNG.with(|y| y.young_population.set(0));
+}
+
+/// The epoch unfrozen objects get: generation 2's.
+pub(crate) const UNFROZEN_EPOCH: u32 = ANCIENT_EPOCH;
 
 /// Default thresholds, as CPython 3.13+.
 pub(crate) const DEFAULT_THRESHOLDS: [usize; NUM_GENERATIONS] = [2000, 10, 10];
@@ -191,5 +446,63 @@ impl GenerationCounters {
 
     pub(crate) fn set_enabled(&self, enabled: bool) {
         self.enabled.set(enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::{EPOCH_LIMIT, YOUNG, epochs_exhausted};
+    use crate::{Gc, GcAny, Trace, gc};
+
+    #[derive(Trace)]
+    struct Link(RefCell<Option<Gc<Link>>>);
+
+    fn new_link() -> Gc<Link> {
+        Gc::new(Link(RefCell::new(None)))
+    }
+
+    fn in_generation(generation: usize, object: &Gc<Link>) -> bool {
+        let object = GcAny::from(object.clone());
+        gc::get_objects(Some(generation))
+            .unwrap()
+            .iter()
+            .any(|o| o.ptr_eq(&object))
+    }
+
+    #[test]
+    fn epochs_are_renumbered_before_they_overflow() {
+        gc::collect();
+        // Every object is in generation 2: jump close to the last epoch.
+        YOUNG.with(|y| {
+            y.gen0_from.set(EPOCH_LIMIT - 3);
+            y.gen1_from.set(EPOCH_LIMIT - 3);
+        });
+        let old = new_link();
+        gc::collect();
+        let middle = new_link();
+        gc::collect_generation(0).unwrap();
+        let young = new_link();
+        let cycle = new_link();
+        *cycle.0.borrow_mut() = Some(cycle.clone());
+        drop(cycle);
+        assert!(epochs_exhausted());
+
+        // Renumbers, then collects generation 0 in the new epochs.
+        assert_eq!(gc::collect_generation(0).unwrap(), 1);
+        assert!(!epochs_exhausted());
+        assert!(YOUNG.with(|y| y.gen0_from.get()) < 8);
+        assert!(in_generation(2, &old));
+        assert!(in_generation(1, &middle));
+        assert!(in_generation(1, &young));
+        let newer = new_link();
+        assert!(in_generation(0, &newer));
+        gc::collect_generation(1).unwrap();
+        assert!(
+            [&old, &middle, &young, &newer]
+                .iter()
+                .all(|o| in_generation(2, o))
+        );
     }
 }

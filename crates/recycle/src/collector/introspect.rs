@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use crate::any::GcAny;
-use crate::header::{GcHeader, PERMANENT_GENERATION, set_generation};
+use crate::header::{GcHeader, set_frozen};
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use crate::trace::{TraceAction, Tracer};
 
@@ -85,7 +85,7 @@ pub(crate) fn referrers(targets: &[GcAny]) -> Vec<GcAny> {
     let wanted: HashSet<NonNull<GcHeader>> = targets.iter().map(GcAny::header_ptr).collect();
     while_tracing(|heap| {
         let mut out = Vec::new();
-        for list in &heap.generations {
+        for list in heap.all_lists() {
             list.for_each(|links| {
                 let mut tracer = Tracer::new(TraceAction::Referents(Vec::new()));
                 // SAFETY: lists hold live tracked objects with initialized values.
@@ -109,13 +109,14 @@ pub(crate) fn referrers(targets: &[GcAny]) -> Vec<GcAny> {
 /// collection examines.
 pub(crate) fn freeze() {
     with_heap(|heap| {
-        for list in &heap.generations {
+        for list in heap.all_lists() {
             list.for_each(|links| {
                 // SAFETY: lists hold live tracked objects.
-                unsafe { set_generation(links, PERMANENT_GENERATION) };
+                unsafe { set_frozen(links, true) };
             });
             heap.permanent.append(list);
         }
+        super::generations::note_all_frozen();
     })
 }
 
@@ -124,7 +125,10 @@ pub(crate) fn unfreeze() {
     with_heap(|heap| {
         heap.permanent.for_each(|links| {
             // SAFETY: lists hold live tracked objects.
-            unsafe { set_generation(links, NUM_GENERATIONS - 1) };
+            unsafe {
+                set_frozen(links, false);
+                links.as_ref().set_epoch(super::generations::UNFROZEN_EPOCH);
+            }
         });
         heap.generations[NUM_GENERATIONS - 1].append(&heap.permanent);
         // Drops of their handles while frozen were not recorded.

@@ -41,10 +41,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Instant;
 
 use crate::destroy::destroy_unreferenced;
-use crate::header::{GcHeader, GcLinks, links_of, set_generation, survive_into};
+use crate::header::{GcHeader, GcLinks, links_of, survive_into};
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use debug::DebugFlags;
-use list::GcList;
+use list::{GcList, unlink};
 use stats::{CollectionInfo, Phase, run_callbacks};
 
 /// A panic caught while user code ran inside a collection, re-raised once
@@ -80,6 +80,9 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         }
         heap.collecting.set(true);
         let _collecting = ClearOnExit(heap);
+        if generations::epochs_exhausted() {
+            renumber_epochs(heap);
+        }
         let start = Instant::now();
         let mut info = CollectionInfo {
             generation,
@@ -89,17 +92,23 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
 
         let debug = heap.debug_flags();
         if debug.contains(DebugFlags::STATS) {
-            let sizes: Vec<usize> = heap.generations.iter().map(GcList::len).collect();
+            let sizes: Vec<usize> = (0..NUM_GENERATIONS)
+                .map(|g| heap.lists_of(g).map(GcList::len).sum())
+                .collect();
             log::info!(target: debug::TARGET, "collecting generation {generation}...");
             log::info!(target: debug::TARGET, "objects in each generation: {sizes:?}");
         }
         // What the start callbacks allocated is part of this collection.
         clear_new_flags(heap);
         heap.counters.start_collection(generation);
+        // From here on, the epochs say the collected objects are in the next
+        // generation; `first_epoch` still tells which they are.
+        let (first_epoch, promoted) = generations::begin_epoch(generation);
         if examine == Examine::IfDirty && !generations::may_hold_garbage(generation) {
-            promote_unexamined(heap, generation);
+            promote_unexamined(heap, generation, promoted);
             info.duration = start.elapsed();
             record_stats(heap, &info);
+            generations::validate_heap(heap);
             if let Some(payload) = run_callbacks(Phase::Stop, &info) {
                 first_panic.get_or_insert(payload);
             }
@@ -109,26 +118,52 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
             return 0;
         }
         generations::note_examined(generation);
-        let young = GcList::new();
-        for list in &heap.generations[..=generation] {
-            young.append(list);
-        }
         let old_index = (generation + 1).min(NUM_GENERATIONS - 1);
-        let old = &heap.generations[old_index];
+        // An automatic young collection examines the decremented objects
+        // and what they reach among the young ones (see
+        // `deduce::Members::FromEpoch`); the rest of the pool moves up
+        // unexamined. Other collections examine the whole pool.
+        let candidates_only = examine == Examine::IfDirty && generation < NUM_GENERATIONS - 1;
+        let pool = GcList::new();
+        let examined = GcList::new();
+        for g in 0..=generation {
+            pool.append(&heap.generations[g]);
+            if let Some(decremented) = heap.decremented.get(g) {
+                if candidates_only {
+                    examined.append(decremented);
+                } else {
+                    pool.append(decremented);
+                }
+            }
+        }
+        let young = if candidates_only { &examined } else { &pool };
+        let members = deduce::Members::FromEpoch {
+            first_epoch,
+            gather: candidates_only,
+            survivor_generation: old_index,
+        };
         let unreachable = GcList::new();
         let mut restore = RestoreOnPanic {
             heap,
-            lists: [&young, &unreachable],
+            lists: [&pool, &examined, &unreachable],
             old_index,
             armed: true,
         };
-        let outcome = collect_region(heap, &young, &unreachable, old, generation, debug);
+        let outcome = collect_region(heap, young, &pool, &unreachable, members, debug);
         restore.armed = false;
         clear_new_flags(heap);
 
-        let survivors = outcome.candidates - outcome.unreachable;
-        heap.counters
-            .finish_collection(generation, survivors, survivors);
+        match generation {
+            0 => {}
+            1 => {
+                heap.counters
+                    .finish_collection(1, promoted.saturating_sub(outcome.unreachable), 0)
+            }
+            _ => {
+                let survivors = outcome.candidates - outcome.unreachable;
+                heap.counters.finish_collection(2, 0, survivors);
+            }
+        }
         info.collected = outcome.unreachable;
         info.uncollectable = outcome.uncollectable;
         info.candidates = outcome.candidates;
@@ -143,6 +178,7 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
             );
         }
         record_stats(heap, &info);
+        generations::validate_heap(heap);
 
         if let Some(payload) = outcome.panic {
             first_panic.get_or_insert(payload);
@@ -166,21 +202,49 @@ fn record_stats(heap: &Heap, info: &CollectionInfo) {
 }
 
 /// A collection of `generation` that cannot find garbage: the objects of
-/// the younger generations move up as survivors would, unexamined.
-fn promote_unexamined(heap: &Heap, generation: usize) {
+/// the younger generations move up as survivors would, unexamined (their
+/// epochs already say so; `promoted` young objects reached generation 2).
+fn promote_unexamined(heap: &Heap, generation: usize, promoted: usize) {
     let old_index = (generation + 1).min(NUM_GENERATIONS - 1);
-    let mut promoted = 0;
-    for list in &heap.generations[..=generation.min(old_index - 1)] {
-        list.for_each(|links| {
-            // SAFETY: lists hold live tracked objects.
-            unsafe { set_generation(links, old_index) };
-            promoted += 1;
-        });
-        heap.generations[old_index].append(list);
+    for g in 0..=generation.min(old_index - 1) {
+        heap.generations[old_index].append(&heap.generations[g]);
+        let decremented = &heap.decremented[g];
+        match heap.decremented.get(old_index) {
+            Some(older) => older.append(decremented),
+            None => {
+                // Into generation 2, where nothing waits as decremented. (A
+                // clean collection of generation 1 or 2 finds these lists
+                // empty: the decrement that filled them also marked those
+                // generations dirty.)
+                decremented.for_each(|links| {
+                    // SAFETY: lists hold live tracked objects.
+                    unsafe { survive_into(links, old_index) };
+                });
+                heap.generations[old_index].append(decremented);
+            }
+        }
     }
-    let old_size = heap.counters.long_lived_estimate() + promoted;
-    heap.counters
-        .finish_collection(generation, promoted, old_size);
+    match generation {
+        0 => {}
+        1 => heap.counters.finish_collection(1, promoted, 0),
+        _ => {
+            let old_size = heap.counters.long_lived_estimate() + promoted;
+            heap.counters.finish_collection(2, 0, old_size);
+        }
+    }
+}
+
+/// Gives every object an epoch from the list it is in, before the epochs
+/// would overflow (`generations::renumber_epochs`).
+#[cold]
+fn renumber_epochs(heap: &Heap) {
+    let [young, middle, old] = &heap.generations;
+    let [young_decremented, middle_decremented] = &heap.decremented;
+    generations::renumber_epochs([
+        &[young, young_decremented],
+        &[middle, middle_decremented],
+        &[old],
+    ]);
 }
 
 /// An allocation crossed the threshold: collect the generation the counters
@@ -203,21 +267,22 @@ struct Outcome {
 
 /// The main function: read this to understand how a collection works.
 ///
-/// Collects the objects in `young` (whose collector flags are clear on
-/// entry; `generation` is the oldest generation among them): the survivors
-/// end up in `old`, the garbage is freed. Returns what it found and the
-/// first panic raised by user code (a `Drop`), which the caller re-raises
-/// once the heap is consistent again.
+/// Collects the objects `members` names (their collector flags are clear on
+/// entry; `young` holds them, or, when `members` gathers, the decremented
+/// ones, the others being in `pool`): the survivors end up in the next
+/// generation's lists, the garbage is freed; so does what is left in
+/// `pool`, unexamined. Returns what it found and the first panic raised by
+/// user code (a `Drop`), which the caller re-raises once the heap is
+/// consistent again.
 fn collect_region(
     heap: &Heap,
     young: &GcList,
+    pool: &GcList,
     unreachable: &GcList,
-    old: &GcList,
-    generation: usize,
+    members: deduce::Members,
     debug: DebugFlags,
 ) -> Outcome {
     // 1. Which objects are garbage?
-    let members = deduce::Members::Generations(generation);
     let deduced = deduce::deduce_unreachable(heap, young, unreachable, members);
     debug_assert_eq!(
         deduced.unreachable,
@@ -225,10 +290,24 @@ fn collect_region(
         "move_unreachable miscounted"
     );
 
-    // 2. Survivors are promoted to the next generation (`move_unreachable`
-    //    already stamped them with its number).
-    let survivor_generation = (generation + 1).min(NUM_GENERATIONS - 1);
+    // 2. Survivors are promoted to the next generation (their epochs already
+    //    say so). Young ones that were decremented stay listed as such.
+    let survivor_generation = members.survivor_generation();
+    let old = &heap.generations[survivor_generation];
+    if let Some(decremented) = heap.decremented.get(survivor_generation) {
+        young.for_each(|links| {
+            // SAFETY: `young` holds live tracked objects.
+            if unsafe { links.as_ref() }.was_decremented() {
+                // SAFETY: as above; the target is a heap list.
+                unsafe {
+                    unlink(links);
+                    decremented.push_back(links);
+                }
+            }
+        });
+    }
     old.append(young);
+    old.append(pool);
 
     // Callback-bearing weak handles that live inside the garbage: noted now,
     // while every garbage object is held (deferred ones are not).
@@ -338,10 +417,12 @@ pub(crate) fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<Panic
 /// when it began. Walks generation 0 only if something was allocated.
 fn clear_new_flags(heap: &Heap) {
     if heap.allocated_while_collecting.replace(false) {
-        heap.generations[0].for_each(|links| {
-            // SAFETY: lists hold live objects only.
-            unsafe { links.as_ref() }.set_new(false);
-        });
+        for list in heap.lists_of(0) {
+            list.for_each(|links| {
+                // SAFETY: lists hold live objects only.
+                unsafe { links.as_ref() }.set_new(false);
+            });
+        }
     }
 }
 
@@ -359,7 +440,7 @@ impl Drop for ClearOnExit<'_> {
 /// cleared: nothing is freed, and the heap is consistent.
 struct RestoreOnPanic<'a> {
     heap: &'a Heap,
-    lists: [&'a GcList; 2],
+    lists: [&'a GcList; 3],
     /// The generation the objects go back to.
     old_index: usize,
     armed: bool,
@@ -371,6 +452,7 @@ impl Drop for RestoreOnPanic<'_> {
             return;
         }
         let old = &self.heap.generations[self.old_index];
+        let decremented = self.heap.decremented.get(self.old_index);
         for list in self.lists {
             list.for_each(|links_ptr: NonNull<GcLinks>| {
                 // SAFETY: lists hold live objects only.
@@ -386,6 +468,13 @@ impl Drop for RestoreOnPanic<'_> {
                 // A deferred destruction is retried by the next collection,
                 // which finds the object with no handles left.
                 links.set_destroy_deferred(false);
+                if let Some(decremented) = decremented.filter(|_| links.was_decremented()) {
+                    // SAFETY: as above; the target is a heap list.
+                    unsafe {
+                        unlink(links_ptr);
+                        decremented.push_back(links_ptr);
+                    }
+                }
             });
             old.append(list);
         }

@@ -88,11 +88,7 @@ pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnaps
     let mut index: HashMap<NonNull<GcHeader>, usize> = HashMap::new();
     let mut edges = Vec::new();
     while_tracing(|heap| {
-        let lists = heap
-            .generations
-            .iter()
-            .enumerate()
-            .map(|(g, l)| (l, g, false));
+        let lists = (0..NUM_GENERATIONS).flat_map(|g| heap.lists_of(g).map(move |l| (l, g, false)));
         let permanent = core::iter::once((&heap.permanent, NUM_GENERATIONS - 1, true));
         for (list, g, is_frozen) in lists.chain(permanent) {
             list.for_each(|links| {

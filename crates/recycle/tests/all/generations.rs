@@ -470,3 +470,77 @@ fn unfrozen_garbage_is_examined_by_the_next_full_automatic_collection() {
     assert_eq!(tally.dropped(), 2, "freed by an automatic collection");
     drop(young);
 }
+
+#[test]
+fn automatic_young_collections_examine_only_what_lost_a_reference() {
+    // Young objects whose counts only went up cannot be garbage: an
+    // automatic young collection starts from the decremented ones and
+    // examines what they reach, not the whole generation.
+    gc::collect();
+    gc::set_threshold(300, 1_000, 1_000);
+    let tally = Tally::new();
+    let before = gc::get_stats();
+    let mut keep: Vec<Gc<Node>> = (0..250).map(|i| Node::new(i, &tally)).collect();
+    drop(self_cycle(&tally)); // the one decremented object
+    keep.extend((0..100).map(|i| Node::new(i, &tally)));
+    let (collections, examined, collected) = stats_since(&before, &[0]);
+    gc::set_threshold(2000, 10, 10);
+    assert_eq!(collections, 1);
+    assert_eq!(collected, 1, "the dropped cycle");
+    assert_eq!(examined, 1, "only the cycle was examined");
+    assert_eq!(tally.dropped(), 1);
+    // The others moved up unexamined.
+    assert!(gc::get_objects(Some(1)).unwrap().len() >= 250);
+    drop(keep);
+}
+
+#[test]
+fn a_decremented_survivor_leads_the_older_collection_to_its_cycle() {
+    // A cycle across generations 0 and 1, of which only the young object
+    // was ever decremented: the collection of generation 0 cannot free it
+    // (the older object references it), but keeps it listed as
+    // decremented, so that the next collection of generation 1 starts from
+    // it and frees the cycle.
+    gc::collect();
+    gc::set_threshold(0, 1_000, 1_000); // nothing automatic while building
+    let tally = Tally::new();
+    let old = Node::new(1, &tally);
+    gc::collect_generation(0).unwrap(); // `old` is in generation 1
+    let young = Node::new(2, &tally);
+    old.link(&young);
+    // The only handle to `old` moves into `young`: `old` is never decremented.
+    young.edges.borrow_mut().push(old);
+    drop(young); // decremented: the cycle is garbage now
+    gc::set_threshold(50, 1, 1_000);
+    let before = gc::get_stats();
+    let mut keep = Vec::new();
+    while stats_since(&before, &[1]).0 == 0 {
+        keep.push(Node::new(0, &tally));
+        assert!(keep.len() < 1_000, "no collection of generation 1");
+    }
+    let (young_collections, _, young_collected) = stats_since(&before, &[0]);
+    let (_, _, older_collected) = stats_since(&before, &[1]);
+    gc::set_threshold(2000, 10, 10);
+    assert!(young_collections >= 1);
+    assert_eq!(young_collected, 0, "generation 0 alone cannot free it");
+    assert_eq!(older_collected, 2, "generation 1 starts from the survivor");
+    assert_eq!(tally.dropped(), 2);
+    drop(keep);
+}
+
+#[test]
+fn explicit_young_collections_still_examine_everything() {
+    // `gc::collect_generation` examines the whole generation, decremented
+    // or not (as Python's does), and keeps the candidates for later ones.
+    gc::collect();
+    gc::set_threshold(0, 1_000, 1_000);
+    let tally = Tally::new();
+    let keep: Vec<Gc<Node>> = (0..20).map(|i| Node::new(i, &tally)).collect();
+    drop(self_cycle(&tally));
+    let before = gc::get_stats();
+    assert_eq!(gc::collect_generation(0).unwrap(), 1);
+    let (_, examined, _) = stats_since(&before, &[0]);
+    gc::set_threshold(2000, 10, 10);
+    assert_eq!(examined, 21);
+    drop(keep);
+}
