@@ -75,8 +75,8 @@ pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>
         if depth < TRASHCAN_DEPTH {
             let _depth = DepthGuard::enter(heap);
             // SAFETY: forwarded contract.
-            if unsafe { destroy_now_with::<O>(header) } {
-                heap.counters.note_destruction();
+            if let Destroyed::Gone { epoch } = unsafe { destroy_now_with::<O>(header) } {
+                heap.counters.note_destruction(epoch);
             }
         } else {
             push_to_trashcan(heap, header);
@@ -124,8 +124,8 @@ fn empty_trashcan(heap: &Heap) {
     while let Some(next) = unsafe { (*trashcan).pop() } {
         // SAFETY: every queued object had strong == 0 and was queued once.
         match catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(next) })) {
-            Ok(true) => heap.counters.note_destruction(),
-            Ok(false) => {}
+            Ok(Destroyed::Gone { epoch }) => heap.counters.note_destruction(epoch),
+            Ok(Destroyed::Resurrected) => {}
             Err(payload) => {
                 first_panic.get_or_insert(payload);
             }
@@ -166,17 +166,25 @@ impl Drop for DepthGuard<'_> {
     }
 }
 
+/// What [`destroy_now`] did.
+pub(crate) enum Destroyed {
+    /// The object's finalizer resurrected it: it was left alone.
+    Resurrected,
+    /// The object is destroyed; `epoch` is its epoch if it was tracked and
+    /// not frozen (for `GenerationCounters::note_destruction`).
+    Gone { epoch: Option<u32> },
+}
+
 /// Unlinks the object, drops its value (unless the collector already did) and
 /// releases the implicit weak handle, even if the value's `Drop` panics.
-/// Returns `false` if the object's finalizer resurrected it instead (then it
-/// is left alone). Callers count destroyed tracked objects
+/// Callers count destroyed tracked objects
 /// (`GenerationCounters::note_destruction`).
 ///
 /// # Safety
 ///
 /// - `header` belongs to a live object with strong == 0 that nothing else
 ///   destroys, and the collector is not walking the list that holds it.
-pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) -> bool {
+pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) -> Destroyed {
     // SAFETY: forwarded contract.
     unsafe { destroy_now_with::<Erased>(header) }
 }
@@ -187,7 +195,7 @@ pub(crate) unsafe fn destroy_now(header: NonNull<GcHeader>) -> bool {
 ///
 /// - As [`destroy_now`]; `O` describes the object's type.
 #[inline]
-unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> bool {
+unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
     // SAFETY: live until `release_implicit_weak` below.
     let h = unsafe { header.as_ref() };
     // SAFETY: forwarded contract.
@@ -196,16 +204,17 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> bool {
             if let Some(payload) = panic {
                 resume_unwind(payload);
             }
-            return false;
+            return Destroyed::Resurrected;
         }
         Finalized::Dead(panic) => panic,
     };
+    let mut epoch = None;
     if O::tracked(h) {
         // SAFETY: tracked type, so it has links; lists hold live objects only.
         unsafe {
             let links = links_of(header);
             unlink(links);
-            crate::collector::generations::note_untracked(links.as_ref());
+            epoch = links.as_ref().unfrozen_epoch();
             links.as_ref().clear_state();
         }
     }
@@ -236,7 +245,7 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> bool {
     if let Some(payload) = finalizer_panic {
         resume_unwind(payload);
     }
-    true
+    Destroyed::Gone { epoch }
 }
 
 /// What became of an object whose finalizer was due.

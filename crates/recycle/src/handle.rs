@@ -136,12 +136,12 @@ impl<T: Trace + 'static> Gc<T> {
         this.header().set_strong(0);
         if T::MAY_CONTAIN_GC {
             // SAFETY: tracked type; not inside a list walk (checked above).
-            unsafe {
+            let epoch = unsafe {
                 let links = links_of(header);
                 unlink(links);
-                crate::collector::generations::note_untracked(links.as_ref());
-            }
-            with_heap(|heap| heap.counters.note_destruction());
+                links.as_ref().unfrozen_epoch()
+            };
+            with_heap(|heap| heap.counters.note_destruction(epoch));
         }
         // SAFETY: the value is initialized and, with strong now 0, no handle
         // can reach it again: reading it out moves it.

@@ -367,6 +367,12 @@ impl GcLinks {
         self.gc_state.set(s | ((epoch as usize) << EPOCH_SHIFT));
     }
 
+    /// The epoch, for the generation counters; `None` if frozen.
+    #[inline(always)]
+    pub(crate) fn unfrozen_epoch(&self) -> Option<u32> {
+        (!self.is_frozen()).then(|| self.epoch())
+    }
+
     #[inline(always)]
     pub(crate) fn is_frozen(&self) -> bool {
         self.state() & FROZEN != 0

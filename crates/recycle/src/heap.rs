@@ -11,7 +11,6 @@ use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
 use crate::collector::debug::DebugFlags;
-use crate::collector::generations;
 use crate::collector::generations::GenerationCounters;
 use crate::collector::list::GcList;
 use crate::collector::stats::GenerationStats;
@@ -94,8 +93,7 @@ impl Heap {
         // SAFETY: per the contract.
         unsafe {
             let l = links.as_ref();
-            l.start_in_epoch(generations::current_epoch());
-            generations::note_young_allocation();
+            l.start_in_epoch(self.counters.current_epoch());
             if self.collecting.get() {
                 // Not one of the objects being collected (see deduce.rs).
                 l.set_new(true);

@@ -9,6 +9,7 @@ use super::PanicPayload;
 use super::debug;
 use super::list::{GcList, object_header, unlink};
 use crate::any::GcAny;
+use crate::heap::Heap;
 
 /// Drops the value of every object in `unreachable`, one at a time. Dropping
 /// the values drops the handles that formed the cycles, and the objects are
@@ -41,6 +42,7 @@ use crate::any::GcAny;
 /// list is empty. Returns how many objects stayed allocated (uncollectable)
 /// and the first panic of a `Drop`: panics are caught and the loop goes on.
 pub(crate) fn delete_garbage(
+    heap: &Heap,
     unreachable: &GcList,
     report_uncollectable: bool,
 ) -> (usize, Option<PanicPayload>) {
@@ -55,7 +57,8 @@ pub(crate) fn delete_garbage(
         unsafe {
             unlink(links);
             links.as_ref().stop_collecting();
-            super::generations::note_untracked(links.as_ref());
+            heap.counters
+                .note_destruction(links.as_ref().unfrozen_epoch());
             header.as_ref().set_dead();
         }
         // SAFETY: the value is initialized (objects in a list always are) and,

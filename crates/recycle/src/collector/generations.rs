@@ -26,11 +26,7 @@ use crate::heap::with_heap;
 
 use crate::heap::NUM_GENERATIONS;
 
-/// The per-thread state the drop and allocation paths read: which
-/// generations may hold garbage, and the epochs that say which objects are
-/// young. (A `const` thread-local of `Cell`s: no lazy initialization, no
-/// destructor.)
-struct Young {
+thread_local! {
     /// Bit `g` is set when, since the last collection that examined
     /// generation `g`, a strong count of an object in generation `g` or a
     /// younger one was decremented to a value above zero.
@@ -49,80 +45,37 @@ struct Young {
     /// Building acyclic structures then costs no collection work, and on a
     /// heap whose old objects lose references, the young collections are
     /// skipped. `gc::collect()` and `gc::collect_generation` always examine.
-    dirty: Cell<u8>,
-    /// The epoch of objects allocated now: every collection starts a new one.
-    gen0_from: Cell<u32>,
-    /// The epoch at which the last collection of generation 1 or 2 began.
-    /// An object allocated in epoch `e` is in generation 0 if `e >=
-    /// gen0_from`, in generation 1 if `e >= gen1_from`, else in generation 2.
-    gen1_from: Cell<u32>,
-    /// Tracked objects in generations 0 and 1 (frozen ones excepted).
-    young_population: Cell<usize>,
+    ///
+    /// (A `const` thread-local of a `Cell`: no lazy initialization, no
+    /// destructor, one instruction to reach from the drop path.)
+    static DIRTY: Cell<u8> = const { Cell::new(0) };
 }
-
-thread_local! {
-    static YOUNG: Young = const {
-        Young {
-            dirty: Cell::new(0),
-            gen0_from: Cell::new(FIRST_EPOCH),
-            gen1_from: Cell::new(FIRST_EPOCH),
-            young_population: Cell::new(0),
-        }
-    };
-}
-
-/// The generation number of frozen objects (`gc::freeze`).
-pub(crate) const PERMANENT_GENERATION: usize = 3;
 
 /// Epoch 0 is older than every collection: unfrozen objects get it.
-const ANCIENT_EPOCH: u32 = 0;
+pub(crate) const ANCIENT_EPOCH: u32 = 0;
 const FIRST_EPOCH: u32 = 1;
 
-impl Young {
-    #[inline(always)]
-    fn generation_of(&self, epoch: u32) -> usize {
-        if epoch >= self.gen0_from.get() {
-            0
-        } else if epoch >= self.gen1_from.get() {
-            1
-        } else {
-            2
-        }
-    }
-
-    #[inline(always)]
-    fn mark_dirty(&self, generations: u8) {
-        let bits = self.dirty.get();
-        if bits & generations != generations {
-            self.dirty.set(bits | generations);
-        }
-    }
-}
-
-/// The generation of a tracked object: 0..=2, or `PERMANENT_GENERATION`.
-pub(crate) fn generation_of(links: &GcLinks) -> usize {
-    if links.is_frozen() {
-        return PERMANENT_GENERATION;
-    }
-    YOUNG.with(|y| y.generation_of(links.epoch()))
-}
-
-/// The epoch a new object is allocated in.
 #[inline(always)]
-pub(crate) fn current_epoch() -> u32 {
-    YOUNG.with(|y| y.gen0_from.get())
+fn mark_dirty(generations: u8) {
+    DIRTY.with(|d| {
+        let bits = d.get();
+        if bits & generations != generations {
+            d.set(bits | generations);
+        }
+    });
 }
 
 /// A handle was dropped and its object survived (or a finalizer resurrected
 /// it): marks the generations that may now hold garbage. A young object
 /// also moves to its generation's list of decremented objects, where the
-/// next automatic young collection starts (the first time only: it stays
-/// there until it is examined). An old one has its age class set, so that
-/// later drops read nothing but its header.
+/// next automatic young collection starts; an old one has its age class
+/// set, so that later drops read nothing but its header.
 ///
-/// A load of the header's age class and a thread-local, and a branch that
-/// almost always goes the same way; stores only when something changes
-/// (stores are what a tight clone/drop loop is short of).
+/// The fast paths read the header's age class and, for a young object, its
+/// `DECREMENTED` flag: an object already listed as decremented needs
+/// nothing, because the generations it is in stay marked until a
+/// collection takes it out of that list. Stores happen only when something
+/// changes (stores are what a tight clone/drop loop is short of).
 ///
 /// # Safety
 ///
@@ -134,34 +87,40 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
     let h = unsafe { header.as_ref() };
     match h.age_class() {
         AgeClass::NeverDirty => {}
-        AgeClass::Old => YOUNG.with(|y| y.mark_dirty(0b100)),
+        AgeClass::Old => mark_dirty(0b100),
         AgeClass::MaybeYoung => {
             // SAFETY: only tracked objects (which have links) have this
             // class; the allocation is live.
-            let links_ptr = unsafe { links_of(header) };
+            let links = unsafe { links_of(header) };
             // SAFETY: as above.
-            let links = unsafe { links_ptr.as_ref() };
-            let generation = YOUNG.with(|y| {
-                let generation = y.generation_of(links.epoch());
-                y.mark_dirty((0b111u8 << generation) & 0b111);
-                generation
-            });
-            if generation == NUM_GENERATIONS - 1 {
-                h.set_age_class(AgeClass::Old);
-            } else if !links.was_decremented() {
-                move_to_decremented(links_ptr, generation);
+            if !unsafe { links.as_ref() }.was_decremented() {
+                note_first_decrement(links);
             }
         }
     }
 }
 
-/// The first decrement of a young object since it was allocated (or last
-/// examined): it moves to `heap.decremented[generation]`, if it is in one
-/// of the heap's lists. Objects the collector is working on (flagged
+/// [`note_reference_dropped`] for a tracked object not listed as
+/// decremented: its epoch tells its generation.
+#[inline(never)]
+fn note_first_decrement(links_ptr: NonNull<GcLinks>) {
+    // SAFETY: the caller's handle keeps the object alive.
+    let links = unsafe { links_ptr.as_ref() };
+    let generation = with_heap(|heap| heap.counters.generation_of_epoch(links.epoch()));
+    mark_dirty((0b111u8 << generation) & 0b111);
+    if generation == NUM_GENERATIONS - 1 {
+        // SAFETY: as above.
+        unsafe { header_of(links_ptr).as_ref() }.set_age_class(AgeClass::Old);
+    } else {
+        move_to_decremented(links_ptr, generation);
+    }
+}
+
+/// A young object is decremented for the first time since it was
+/// allocated (or examined by a collection of generation 1 or 2): it moves
+/// to `heap.decremented[generation]`, if it is in one of the heap's lists. Objects the collector is working on (flagged
 /// `COLLECTING`, or `DEAD` while their garbage is deleted) stay where they
 /// are: the collector decides where they end up.
-#[cold]
-#[inline(never)]
 fn move_to_decremented(links_ptr: NonNull<GcLinks>, generation: usize) {
     // SAFETY: the caller's handle keeps the object alive.
     let links = unsafe { links_ptr.as_ref() };
@@ -186,6 +145,19 @@ fn move_to_decremented(links_ptr: NonNull<GcLinks>, generation: usize) {
             heap.decremented[generation].push_back(links_ptr);
         }
     })
+}
+
+/// The generation number of frozen objects (`gc::freeze`).
+#[cfg(all(debug_assertions, not(miri)))]
+const PERMANENT_GENERATION: usize = 3;
+
+/// The generation of a tracked object: 0..=2, or `PERMANENT_GENERATION`.
+#[cfg(all(debug_assertions, not(miri)))]
+fn generation_of(counters: &GenerationCounters, links: &GcLinks) -> usize {
+    if links.is_frozen() {
+        return PERMANENT_GENERATION;
+    }
+    counters.generation_of_epoch(links.epoch())
 }
 
 /// Debug check after a collection: every listed object is in the list its
@@ -214,7 +186,7 @@ pub(crate) fn validate_heap(heap: &crate::heap::Heap) {
                     // SAFETY: not the sentinel: a live tracked object.
                     let links = unsafe { &*node };
                     assert!(
-                        generation_of(links) == generation
+                        generation_of(&heap.counters, links) == generation
                             && links.was_decremented() == in_decremented
                             && !links.is_new()
                             && !links.has_collection_flags(),
@@ -228,7 +200,7 @@ pub(crate) fn validate_heap(heap: &crate::heap::Heap) {
                 }
             }
         }
-        let population = YOUNG.with(|y| y.young_population.get());
+        let population = heap.counters.young_population.get();
         assert!(
             !complete || population >= young,
             "young population {population} < {young} listed"
@@ -239,56 +211,31 @@ pub(crate) fn validate_heap(heap: &crate::heap::Heap) {
 /// Marks every generation: for changes the drop path does not see (objects
 /// coming back from the permanent generation).
 pub(crate) fn note_all_dirty() {
-    YOUNG.with(|y| y.dirty.set(0b111));
+    DIRTY.with(|d| d.set(0b111));
 }
 
 /// Could a collection of generations `0..=generation` find garbage?
 pub(crate) fn may_hold_garbage(generation: usize) -> bool {
-    YOUNG.with(|y| y.dirty.get() & (1 << generation) != 0)
+    DIRTY.with(|d| d.get() & (1 << generation) != 0)
 }
 
 /// A collection of generations `0..=generation` starts examining them.
 /// (Drops during the collection set the bits again.)
 pub(crate) fn note_examined(generation: usize) {
     let examined: u8 = (2 << generation) - 1;
-    YOUNG.with(|y| y.dirty.set(y.dirty.get() & !examined));
-}
-
-/// A collection of generations `0..=generation` begins: starts a new epoch,
-/// which promotes every object of those generations (by the epochs alone)
-/// to the next one. Returns the first epoch of the collected generations
-/// (what `deduce::in_collected_set` compares with) and, for a collection of
-/// generation 1 or 2, how many young objects that moved into generation 2.
-pub(crate) fn begin_epoch(generation: usize) -> (u32, usize) {
-    YOUNG.with(|y| {
-        let first = match generation {
-            0 => y.gen0_from.get(),
-            1 => y.gen1_from.get(),
-            _ => ANCIENT_EPOCH,
-        };
-        let next = y.gen0_from.get() + 1;
-        y.gen0_from.set(next);
-        let mut promoted = 0;
-        if generation > 0 {
-            y.gen1_from.set(next);
-            promoted = y.young_population.replace(0);
-        }
-        (first, promoted)
-    })
-}
-
-/// Would the next collection's epoch overflow the header's field?
-pub(crate) fn epochs_exhausted() -> bool {
-    YOUNG.with(|y| y.gen0_from.get() >= EPOCH_LIMIT - 1)
+    DIRTY.with(|d| d.set(d.get() & !examined));
 }
 
 /// Renumbers every object's epoch from the list it is in (the lists of
 /// each generation are given), and restarts the epochs. Runs before the
 /// epochs would overflow: once every 16 million collections.
-pub(crate) fn renumber_epochs(lists_by_generation: [&[&GcList]; NUM_GENERATIONS]) {
+pub(crate) fn renumber_epochs(
+    counters: &GenerationCounters,
+    lists_by_generation: [&[&GcList]; NUM_GENERATIONS],
+) {
     // Generation 2 gets the ancient epoch, 1 the first, 0 the one after.
     for (generation, lists) in lists_by_generation.into_iter().enumerate() {
-        let epoch = FIRST_EPOCH + 1 - generation.min(2) as u32;
+        let epoch = FIRST_EPOCH + 1 - generation as u32;
         for list in lists {
             list.for_each(|links| {
                 // SAFETY: lists hold live tracked objects.
@@ -296,40 +243,9 @@ pub(crate) fn renumber_epochs(lists_by_generation: [&[&GcList]; NUM_GENERATIONS]
             });
         }
     }
-    YOUNG.with(|y| {
-        y.gen1_from.set(FIRST_EPOCH);
-        y.gen0_from.set(FIRST_EPOCH + 1);
-    });
+    counters.gen1_from.set(FIRST_EPOCH);
+    counters.gen0_from.set(FIRST_EPOCH + 1);
 }
-
-/// A tracked object joins generation 0.
-#[inline(always)]
-pub(crate) fn note_young_allocation() {
-    YOUNG.with(|y| y.young_population.set(y.young_population.get() + 1));
-}
-
-/// A tracked object is gone from the heap for good (destroyed, or its value
-/// moved out): counts it out of the young population if it was young.
-#[inline]
-pub(crate) fn note_untracked(links: &GcLinks) {
-    if links.is_frozen() {
-        return;
-    }
-    YOUNG.with(|y| {
-        if y.generation_of(links.epoch()) < NUM_GENERATIONS - 1 {
-            y.young_population
-                .set(y.young_population.get().saturating_sub(1));
-        }
-    });
-}
-
-/// Every object was frozen: none is young any more.
-pub(crate) fn note_all_frozen() {
-    YOUNG.with(|y| y.young_population.set(0));
-}
-
-/// The epoch unfrozen objects get: generation 2's.
-pub(crate) const UNFROZEN_EPOCH: u32 = ANCIENT_EPOCH;
 
 /// Default thresholds, as CPython 3.13+.
 pub(crate) const DEFAULT_THRESHOLDS: [usize; NUM_GENERATIONS] = [2000, 10, 10];
@@ -344,6 +260,14 @@ pub(crate) struct GenerationCounters {
     long_lived_total: Cell<usize>,
     /// Automatic collection is on (`gc::enable`/`gc::disable`).
     enabled: Cell<bool>,
+    /// The epoch of objects allocated now: every collection starts a new one.
+    gen0_from: Cell<u32>,
+    /// The epoch at which the last collection of generation 1 or 2 began.
+    /// An object allocated in epoch `e` is in generation 0 if `e >=
+    /// gen0_from`, in generation 1 if `e >= gen1_from`, else in generation 2.
+    gen1_from: Cell<u32>,
+    /// Tracked objects in generations 0 and 1 (frozen ones excepted).
+    pub(crate) young_population: Cell<usize>,
 }
 
 impl GenerationCounters {
@@ -358,24 +282,83 @@ impl GenerationCounters {
             long_lived_pending: Cell::new(0),
             long_lived_total: Cell::new(0),
             enabled: Cell::new(true),
+            gen0_from: Cell::new(FIRST_EPOCH),
+            gen1_from: Cell::new(FIRST_EPOCH),
+            young_population: Cell::new(0),
         }
     }
 
-    /// A tracked object was allocated. Returns `true` when that calls for an
-    /// automatic collection.
+    /// The generation of objects allocated in `epoch` (frozen ones aside).
+    #[inline(always)]
+    pub(crate) fn generation_of_epoch(&self, epoch: u32) -> usize {
+        if epoch >= self.gen0_from.get() {
+            0
+        } else if epoch >= self.gen1_from.get() {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// The epoch a new object is allocated in.
+    #[inline(always)]
+    pub(crate) fn current_epoch(&self) -> u32 {
+        self.gen0_from.get()
+    }
+
+    /// A collection of generations `0..=generation` begins: starts a new
+    /// epoch, which promotes every object of those generations (by the
+    /// epochs alone) to the next one. Returns the first epoch of the
+    /// collected generations (what `deduce::in_collected_set` compares
+    /// with) and, for a collection of generation 1 or 2, how many young
+    /// objects that moved into generation 2.
+    pub(crate) fn begin_epoch(&self, generation: usize) -> (u32, usize) {
+        let first = match generation {
+            0 => self.gen0_from.get(),
+            1 => self.gen1_from.get(),
+            _ => ANCIENT_EPOCH,
+        };
+        let next = self.gen0_from.get() + 1;
+        self.gen0_from.set(next);
+        let mut promoted = 0;
+        if generation > 0 {
+            self.gen1_from.set(next);
+            promoted = self.young_population.replace(0);
+        }
+        (first, promoted)
+    }
+
+    /// Would the next collection's epoch overflow the header's field?
+    pub(crate) fn epochs_exhausted(&self) -> bool {
+        self.gen0_from.get() >= EPOCH_LIMIT - 1
+    }
+
+    /// Every object was frozen: none is young any more.
+    pub(crate) fn note_all_frozen(&self) {
+        self.young_population.set(0);
+    }
+
+    /// A tracked object was allocated (in generation 0). Returns `true` when
+    /// that calls for an automatic collection.
     #[inline]
     pub(crate) fn note_allocation(&self) -> bool {
+        self.young_population.set(self.young_population.get() + 1);
         let count = self.count[0].get() + 1;
         self.count[0].set(count);
         let threshold = self.threshold[0].get();
         count > threshold && threshold != 0 && self.enabled.get()
     }
 
-    /// A tracked object was destroyed.
+    /// A tracked object was destroyed (or its value moved out); `epoch` is
+    /// its epoch, `None` if it was frozen.
     #[inline]
-    pub(crate) fn note_destruction(&self) {
+    pub(crate) fn note_destruction(&self, epoch: Option<u32>) {
         let count = self.count[0].get();
         self.count[0].set(count.saturating_sub(1));
+        if epoch.is_some_and(|e| e >= self.gen1_from.get()) {
+            let young = self.young_population.get();
+            self.young_population.set(young.saturating_sub(1));
+        }
     }
 
     /// The generation an automatic collection should collect, if any.
@@ -453,8 +436,13 @@ impl GenerationCounters {
 mod tests {
     use std::cell::RefCell;
 
-    use super::{EPOCH_LIMIT, YOUNG, epochs_exhausted};
+    use super::EPOCH_LIMIT;
+    use crate::heap::with_heap;
     use crate::{Gc, GcAny, Trace, gc};
+
+    fn epochs_exhausted() -> bool {
+        with_heap(|heap| heap.counters.epochs_exhausted())
+    }
 
     #[derive(Trace)]
     struct Link(RefCell<Option<Gc<Link>>>);
@@ -475,9 +463,9 @@ mod tests {
     fn epochs_are_renumbered_before_they_overflow() {
         gc::collect();
         // Every object is in generation 2: jump close to the last epoch.
-        YOUNG.with(|y| {
-            y.gen0_from.set(EPOCH_LIMIT - 3);
-            y.gen1_from.set(EPOCH_LIMIT - 3);
+        with_heap(|heap| {
+            heap.counters.gen0_from.set(EPOCH_LIMIT - 3);
+            heap.counters.gen1_from.set(EPOCH_LIMIT - 3);
         });
         let old = new_link();
         gc::collect();
@@ -492,7 +480,7 @@ mod tests {
         // Renumbers, then collects generation 0 in the new epochs.
         assert_eq!(gc::collect_generation(0).unwrap(), 1);
         assert!(!epochs_exhausted());
-        assert!(YOUNG.with(|y| y.gen0_from.get()) < 8);
+        assert!(with_heap(|heap| heap.counters.current_epoch()) < 8);
         assert!(in_generation(2, &old));
         assert!(in_generation(1, &middle));
         assert!(in_generation(1, &young));

@@ -116,7 +116,7 @@ pub(crate) fn freeze() {
             });
             heap.permanent.append(list);
         }
-        super::generations::note_all_frozen();
+        heap.counters.note_all_frozen();
     })
 }
 
@@ -127,7 +127,7 @@ pub(crate) fn unfreeze() {
             // SAFETY: lists hold live tracked objects.
             unsafe {
                 set_frozen(links, false);
-                links.as_ref().set_epoch(super::generations::UNFROZEN_EPOCH);
+                links.as_ref().set_epoch(super::generations::ANCIENT_EPOCH);
             }
         });
         heap.generations[NUM_GENERATIONS - 1].append(&heap.permanent);

@@ -80,7 +80,7 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         }
         heap.collecting.set(true);
         let _collecting = ClearOnExit(heap);
-        if generations::epochs_exhausted() {
+        if heap.counters.epochs_exhausted() {
             renumber_epochs(heap);
         }
         let start = Instant::now();
@@ -103,7 +103,7 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         heap.counters.start_collection(generation);
         // From here on, the epochs say the collected objects are in the next
         // generation; `first_epoch` still tells which they are.
-        let (first_epoch, promoted) = generations::begin_epoch(generation);
+        let (first_epoch, promoted) = heap.counters.begin_epoch(generation);
         if examine == Examine::IfDirty && !generations::may_hold_garbage(generation) {
             promote_unexamined(heap, generation, promoted);
             info.duration = start.elapsed();
@@ -240,11 +240,14 @@ fn promote_unexamined(heap: &Heap, generation: usize, promoted: usize) {
 fn renumber_epochs(heap: &Heap) {
     let [young, middle, old] = &heap.generations;
     let [young_decremented, middle_decremented] = &heap.decremented;
-    generations::renumber_epochs([
-        &[young, young_decremented],
-        &[middle, middle_decremented],
-        &[old],
-    ]);
+    generations::renumber_epochs(
+        &heap.counters,
+        [
+            &[young, young_decremented],
+            &[middle, middle_decremented],
+            &[old],
+        ],
+    );
 }
 
 /// An allocation crossed the threshold: collect the generation the counters
@@ -359,7 +362,7 @@ fn collect_region(
                 panic.get_or_insert(payload);
             }
         }
-        delete::delete_garbage(unreachable, debug.contains(DebugFlags::UNCOLLECTABLE))
+        delete::delete_garbage(heap, unreachable, debug.contains(DebugFlags::UNCOLLECTABLE))
     };
     if let Some(payload) = delete_panic {
         panic.get_or_insert(payload);
