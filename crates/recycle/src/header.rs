@@ -50,12 +50,12 @@
 //! epochs at which the last collections of generations 0 and 1 began (see
 //! `collector::generations`): promoting a whole generation touches no object.
 //!
-//! `AGE_CLASS` (the top two bits of the weak word) is what the drop path
-//! reads first, without knowing whether the object has `GcLinks`:
-//! `MAYBE_YOUNG` for a tracked object (its epoch tells), `OLD` once it is
-//! known to be in generation 2 (where it stays), `NEVER_DIRTY` for an
-//! untracked or frozen one, whose dropped handles cannot strand a cycle the
-//! collector would look for.
+//! `AGE_CLASS` (the top two bits of the weak word, an [`AgeClass`]) is what
+//! the drop path reads first, without knowing whether the object has
+//! `GcLinks`: `MaybeYoung` for a tracked object (its epoch tells), `Old`
+//! once it is known to be in generation 2 (where it stays), `NeverDirty` for
+//! an untracked or frozen one, whose dropped handles cannot strand a cycle
+//! the collector would look for.
 //!
 //! Keeping `gc_refs` apart from `strong` means a panic inside user `trace`
 //! code can never corrupt a real reference count (rust-cc makes the same
