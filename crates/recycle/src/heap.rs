@@ -42,6 +42,11 @@ pub(crate) struct Heap {
     pub(crate) collecting: Cell<bool>,
     /// The collector is running the finalizers of its garbage.
     pub(crate) finalizing: Cell<bool>,
+    /// A young object was decremented while automatic collection was off,
+    /// and not listed as decremented: until a collection of generation 1
+    /// or 2 has examined every young object, automatic young collections
+    /// examine everything.
+    pub(crate) unlisted_decrements: Cell<bool>,
     /// Some object was flagged `NEW` (allocated while `collecting`).
     pub(crate) allocated_while_collecting: Cell<bool>,
     /// While user `trace` code may run (the collector walks its lists), objects
@@ -74,6 +79,7 @@ impl Heap {
             collecting: Cell::new(false),
             finalizing: Cell::new(false),
             allocated_while_collecting: Cell::new(false),
+            unlisted_decrements: Cell::new(false),
             deferred: Cell::new(ptr::null_mut()),
             destroy_depth: Cell::new(0),
             trashcan: Cell::new(ptr::null_mut()),

@@ -49,6 +49,10 @@ thread_local! {
     /// (A `const` thread-local of a `Cell`: no lazy initialization, no
     /// destructor, one instruction to reach from the drop path.)
     static DIRTY: Cell<u8> = const { Cell::new(0) };
+
+    /// A copy of `GenerationCounters::gen1_from`, where the drop path can
+    /// tell an old object by its epoch without reaching the heap.
+    static GEN1_FROM: Cell<u32> = const { Cell::new(FIRST_EPOCH) };
 }
 
 /// Epoch 0 is older than every collection: unfrozen objects get it.
@@ -93,47 +97,49 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
             // class; the allocation is live.
             let links = unsafe { links_of(header) };
             // SAFETY: as above.
-            if !unsafe { links.as_ref() }.was_decremented() {
-                note_first_decrement(links);
+            let l = unsafe { links.as_ref() };
+            if l.was_decremented() {
+                // Listed already.
+            } else if l.epoch() < GEN1_FROM.with(Cell::get) {
+                // In generation 2 (promoted without being touched): record
+                // that in the header, for the next drops.
+                h.set_age_class(AgeClass::Old);
+                mark_dirty(0b100);
+            } else {
+                note_young_decrement(links);
             }
         }
     }
 }
 
-/// [`note_reference_dropped`] for a tracked object not listed as
-/// decremented: its epoch tells its generation.
+/// [`note_reference_dropped`] for an object of generation 0 or 1 not listed
+/// as decremented yet: it moves to its generation's list of decremented
+/// objects, if it is in one of the heap's lists. Objects the collector is
+/// working on (flagged `COLLECTING`, or `DEAD` while their garbage is
+/// deleted) stay where they are: the collector decides where they end up.
 #[inline(never)]
-fn note_first_decrement(links_ptr: NonNull<GcLinks>) {
-    // SAFETY: the caller's handle keeps the object alive.
-    let links = unsafe { links_ptr.as_ref() };
-    let generation = with_heap(|heap| heap.counters.generation_of_epoch(links.epoch()));
-    mark_dirty((0b111u8 << generation) & 0b111);
-    if generation == NUM_GENERATIONS - 1 {
-        // SAFETY: as above.
-        unsafe { header_of(links_ptr).as_ref() }.set_age_class(AgeClass::Old);
-    } else {
-        move_to_decremented(links_ptr, generation);
-    }
-}
-
-/// A young object is decremented for the first time since it was
-/// allocated (or examined by a collection of generation 1 or 2): it moves
-/// to `heap.decremented[generation]`, if it is in one of the heap's lists. Objects the collector is working on (flagged
-/// `COLLECTING`, or `DEAD` while their garbage is deleted) stay where they
-/// are: the collector decides where they end up.
-fn move_to_decremented(links_ptr: NonNull<GcLinks>, generation: usize) {
+fn note_young_decrement(links_ptr: NonNull<GcLinks>) {
     // SAFETY: the caller's handle keeps the object alive.
     let links = unsafe { links_ptr.as_ref() };
     // SAFETY: as above.
     let dead = unsafe { header_of(links_ptr).as_ref() }.is_dead();
-    if !links.is_linked() || links.is_collecting() || dead {
-        return;
-    }
     with_heap(|heap| {
+        let generation = heap.counters.generation_of_epoch(links.epoch());
+        mark_dirty((0b111u8 << generation) & 0b111);
+        if !links.is_linked() || links.is_collecting() || dead {
+            return;
+        }
         if heap.is_tracing() {
             // User `trace` code dropped a handle while the collector walks
             // its lists, which must not change under it. (Only misuse does
             // that; at worst a young collection misses this candidate.)
+            return;
+        }
+        if !heap.counters.collects_automatically() {
+            // Only automatic collections use the lists; while there are
+            // none, moving objects would cost for nothing. The next
+            // automatic young collections examine everything instead.
+            heap.unlisted_decrements.set(true);
             return;
         }
         links.set_decremented(true);
@@ -243,7 +249,7 @@ pub(crate) fn renumber_epochs(
             });
         }
     }
-    counters.gen1_from.set(FIRST_EPOCH);
+    counters.set_gen1_from(FIRST_EPOCH);
     counters.gen0_from.set(FIRST_EPOCH + 1);
 }
 
@@ -322,7 +328,7 @@ impl GenerationCounters {
         self.gen0_from.set(next);
         let mut promoted = 0;
         if generation > 0 {
-            self.gen1_from.set(next);
+            self.set_gen1_from(next);
             promoted = self.young_population.replace(0);
         }
         (first, promoted)
@@ -427,6 +433,17 @@ impl GenerationCounters {
         self.enabled.get()
     }
 
+    /// Will allocations run automatic collections?
+    pub(crate) fn collects_automatically(&self) -> bool {
+        self.enabled.get() && self.threshold[0].get() != 0
+    }
+
+    /// Sets `gen1_from`, and the drop path's copy of it.
+    fn set_gen1_from(&self, epoch: u32) {
+        self.gen1_from.set(epoch);
+        GEN1_FROM.with(|c| c.set(epoch));
+    }
+
     pub(crate) fn set_enabled(&self, enabled: bool) {
         self.enabled.set(enabled)
     }
@@ -465,7 +482,7 @@ mod tests {
         // Every object is in generation 2: jump close to the last epoch.
         with_heap(|heap| {
             heap.counters.gen0_from.set(EPOCH_LIMIT - 3);
-            heap.counters.gen1_from.set(EPOCH_LIMIT - 3);
+            heap.counters.set_gen1_from(EPOCH_LIMIT - 3);
         });
         let old = new_link();
         gc::collect();

@@ -123,7 +123,13 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         // and what they reach among the young ones (see
         // `deduce::Members::FromEpoch`); the rest of the pool moves up
         // unexamined. Other collections examine the whole pool.
-        let candidates_only = examine == Examine::IfDirty && generation < NUM_GENERATIONS - 1;
+        let candidates_only = examine == Examine::IfDirty
+            && generation < NUM_GENERATIONS - 1
+            && !heap.unlisted_decrements.get();
+        if generation > 0 && !candidates_only {
+            // This one examines every young object.
+            heap.unlisted_decrements.set(false);
+        }
         let pool = GcList::new();
         let examined = GcList::new();
         for g in 0..=generation {

@@ -544,3 +544,24 @@ fn explicit_young_collections_still_examine_everything() {
     assert_eq!(examined, 21);
     drop(keep);
 }
+
+#[test]
+fn cycles_dropped_while_automatic_collection_is_off_are_still_found() {
+    // Without automatic collections, the drop path does not list
+    // decremented objects; once automatic collection is back, the young
+    // collections examine everything until that is caught up.
+    gc::collect();
+    gc::disable();
+    let tally = Tally::new();
+    drop(self_cycle(&tally));
+    gc::enable();
+    gc::set_threshold(50, 1_000, 1_000);
+    let before = gc::get_stats();
+    let keep: Vec<Gc<Node>> = (0..60).map(|i| Node::new(i, &tally)).collect();
+    let (collections, _, collected) = stats_since(&before, &[0]);
+    gc::set_threshold(2000, 10, 10);
+    assert_eq!(collections, 1);
+    assert_eq!(collected, 1, "the automatic young collection found it");
+    assert_eq!(tally.dropped(), 1);
+    drop(keep);
+}
