@@ -17,6 +17,21 @@
 //! total work linear in the number of allocations. A program that builds no
 //! cycles pays only the counting.
 //!
+//! # Incremental collection of generation 2
+//!
+//! An *automatic* collection of generation 2 does not stop the program for
+//! the whole heap: it starts a cycle that examines generation 2 in steps,
+//! one with each automatic collection that follows, each handling a
+//! thirty-second of the generation (at least 4096 objects), while the
+//! program runs in between. Its last step collects what the earlier ones
+//! found unreachable, counting that set again from scratch, so nothing the
+//! program reached meanwhile is freed. Callbacks and [`get_stats`] see each
+//! step as a collection of generation 2 (its `candidates` are the objects it
+//! handled). This follows the incremental collector of CPython 3.14 in
+//! spirit, not in detail. [`collect`] and [`collect_generation`]`(2)` are
+//! always complete, stop-the-world collections, which end a running cycle
+//! first; [`freeze`] and [`unfreeze`] end it too.
+//!
 //! Each thread has its own heap and its own settings; these functions act on
 //! the calling thread's.
 

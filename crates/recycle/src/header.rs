@@ -8,8 +8,8 @@
 //!  | next     : *const GcLinks                 |  intrusive, circular, doubly linked list of
 //!  | prev     : *const GcLinks                 |  the generation the object lives in
 //!  | gc_state : usize                          |  bits 0..8: collector flags (below)
-//!  |                                           |  bits 8..40: gc_refs, a scratch copy of `strong`
-//!  |                                           |  bits 40..64: epoch (generation 0's number
+//!  |                                           |  bits 11..43: gc_refs, a scratch copy of `strong`
+//!  |                                           |  bits 43..64: epoch (generation 0's number
 //!  |                                           |  when the object was allocated)
 //!  +------------------------------------------+  (GcLinks, 24 bytes, like CPython's PyGC_Head)
 //!  | strong   : u32                            |  Gc handles
@@ -37,13 +37,17 @@
 //!  bit 3  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
 //!                           collector destroys it once tracing is over
 //!  bit 4  FROZEN            in the permanent generation (`gc::freeze`)
+//!  bit 5  CYCLE_SCANNED     an old object whose gc_refs belong to the running
+//!                           incremental cycle (`collector::incremental`)
 //!  bit 6  NEW               allocated while a collection runs: not part of it
 //!  bit 7  DECREMENTED       a strong count of this young object went down to a
 //!                           value above zero (Bacon and Rajan's "purple"), so it
 //!                           waits in its generation's list of such objects,
 //!                           where an automatic young collection starts
-//!  bits 8..40   gc_refs
-//!  bits 40..64  epoch
+//!  bit 8  CYCLE_MARKED      the incremental cycle found it reachable
+//!  bit 9  CYCLE_TENTATIVE   in the incremental cycle's tentatively unreachable list
+//!  bits 11..43  gc_refs
+//!  bits 43..64  epoch
 //! ```
 //!
 //! The generation of an object follows from its epoch, compared with the
@@ -84,16 +88,21 @@ const UNREACHABLE: usize = 1 << 1;
 const KEEP_ALIVE: usize = 1 << 2;
 const DESTROY_DEFERRED: usize = 1 << 3;
 const FROZEN: usize = 1 << 4;
+const CYCLE_SCANNED: usize = 1 << 5;
 const NEW: usize = 1 << 6;
 const DECREMENTED: usize = 1 << 7;
+const CYCLE_MARKED: usize = 1 << 8;
+const CYCLE_TENTATIVE: usize = 1 << 9;
+/// The incremental cycle's bits.
+const CYCLE_FLAGS: usize = CYCLE_SCANNED | CYCLE_MARKED | CYCLE_TENTATIVE;
 /// The bits that only have a meaning during one collection.
-const COLLECTION_FLAGS: usize = COLLECTING | UNREACHABLE | KEEP_ALIVE;
-const REFS_SHIFT: u32 = 8;
+const COLLECTION_FLAGS: usize = COLLECTING | UNREACHABLE | KEEP_ALIVE | CYCLE_FLAGS;
+const REFS_SHIFT: u32 = 11;
 const REFS_MASK: usize = (u32::MAX as usize) << REFS_SHIFT;
-const EPOCH_SHIFT: u32 = 40;
-/// Epochs are 24 bits: `collector::generations` renumbers them before they
+const EPOCH_SHIFT: u32 = 43;
+/// Epochs are 21 bits: `collector::generations` renumbers them before they
 /// would overflow.
-pub(crate) const EPOCH_LIMIT: u32 = 1 << 24;
+pub(crate) const EPOCH_LIMIT: u32 = 1 << 21;
 const EPOCH_MASK: usize = ((EPOCH_LIMIT - 1) as usize) << EPOCH_SHIFT;
 /// The bits that outlive a collection (with `DESTROY_DEFERRED` and `NEW`,
 /// which the collection clears itself).
@@ -492,6 +501,46 @@ impl GcLinks {
 
     pub(crate) fn set_destroy_deferred(&self, on: bool) {
         self.set_flag(DESTROY_DEFERRED, on)
+    }
+
+    /// The incremental cycle reaches an old object first: its `gc_refs`
+    /// start from its strong count.
+    #[inline(always)]
+    pub(crate) fn cycle_scan(&self, strong: u32) {
+        let kept = self.state() & !(REFS_MASK | CYCLE_FLAGS);
+        self.gc_state
+            .set(((strong as usize) << REFS_SHIFT) | kept | CYCLE_SCANNED);
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_cycle_scanned(&self) -> bool {
+        self.state() & CYCLE_SCANNED != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_cycle_marked(&self) -> bool {
+        self.state() & CYCLE_MARKED != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_cycle_marked(&self) {
+        self.set_flag(CYCLE_MARKED, true)
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_cycle_tentative(&self) -> bool {
+        self.state() & CYCLE_TENTATIVE != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_cycle_tentative(&self, on: bool) {
+        self.set_flag(CYCLE_TENTATIVE, on)
+    }
+
+    /// Leaves the incremental cycle: its bits and `gc_refs` are cleared.
+    #[inline(always)]
+    pub(crate) fn clear_cycle_state(&self) {
+        self.gc_state.set(self.state() & !(REFS_MASK | CYCLE_FLAGS));
     }
 
     /// Debug check: no per-collection flag is set outside a collection.

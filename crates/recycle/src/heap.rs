@@ -12,6 +12,7 @@ use core::ptr::{self, NonNull};
 
 use crate::collector::debug::DebugFlags;
 use crate::collector::generations::GenerationCounters;
+use crate::collector::incremental::OldCycle;
 use crate::collector::list::GcList;
 use crate::collector::stats::GenerationStats;
 use crate::header::{GcHeader, GcLinks};
@@ -27,6 +28,9 @@ pub(crate) struct Heap {
     /// objects an automatic young collection starts from. They are part of
     /// their generation as much as those of `generations`.
     pub(crate) decremented: [GcList; NUM_GENERATIONS - 1],
+    /// The incremental collection of generation 2, with the lists that hold
+    /// its members while it runs.
+    pub(crate) old_cycle: OldCycle,
     /// Frozen objects (`gc::freeze`), which no collection examines.
     pub(crate) permanent: GcList,
     /// This thread's small-object allocator.
@@ -66,6 +70,7 @@ impl Heap {
         Heap {
             generations: [GcList::new(), GcList::new(), GcList::new()],
             decremented: [GcList::new(), GcList::new()],
+            old_cycle: OldCycle::new(),
             permanent: GcList::new(),
             #[cfg(feature = "pool")]
             pools: crate::alloc::pool::Pools::new(),
@@ -116,12 +121,18 @@ impl Heap {
 
     /// The lists that hold the objects of `generation` (0..=2).
     pub(crate) fn lists_of(&self, generation: usize) -> impl Iterator<Item = &GcList> {
-        core::iter::once(&self.generations[generation]).chain(self.decremented.get(generation))
+        let cycle = (generation == NUM_GENERATIONS - 1).then(|| self.old_cycle.lists());
+        core::iter::once(&self.generations[generation])
+            .chain(self.decremented.get(generation))
+            .chain(cycle.into_iter().flatten())
     }
 
     /// The lists of every generation (frozen objects excepted).
     pub(crate) fn all_lists(&self) -> impl Iterator<Item = &GcList> {
-        self.generations.iter().chain(&self.decremented)
+        self.generations
+            .iter()
+            .chain(&self.decremented)
+            .chain(self.old_cycle.lists())
     }
 
     /// Is the collector walking its lists (so user `trace` code may be running)?

@@ -4,6 +4,7 @@ use core::ptr::NonNull;
 
 use crate::any::GcAny;
 use crate::collector::deduce::{in_collected_set, release_hold, update_refs};
+use crate::collector::incremental::is_member;
 use crate::collector::list::{GcList, unlink};
 use crate::header::{GcHeader, GcLinks, header_of, links_of};
 
@@ -223,6 +224,11 @@ pub(crate) enum TraceAction {
     /// `gc::get_referents`/`get_referrers`: collect handles to everything
     /// reported (taken at once, so `trace` code cannot free them meanwhile).
     Referents(Vec<GcAny>),
+    /// The incremental cycle's scan (`collector::incremental`): each edge
+    /// to a member decrements its `gc_refs`.
+    CycleScan { members_before: u32 },
+    /// The incremental cycle's mark: everything reported is reachable.
+    CycleMark { todo: *const GcList },
 }
 
 /// Passed to [`Trace::trace`]; receives the handles a value reports.
@@ -285,11 +291,14 @@ impl Tracer {
     /// The `RefCell` impl calls this for you; custom interior-mutability
     /// containers should too.
     pub fn keep_alive(&mut self) {
-        if let TraceAction::SubtractRefs { .. } = self.action {
-            // SAFETY: `current` is null or the live object whose `trace` runs.
-            if let Some(current) = unsafe { self.current.as_ref() } {
-                current.set_kept_alive();
-            }
+        // SAFETY: `current` is null or the live object whose `trace` runs.
+        let Some(current) = (unsafe { self.current.as_ref() }) else {
+            return;
+        };
+        match self.action {
+            TraceAction::SubtractRefs { .. } => current.set_kept_alive(),
+            TraceAction::CycleScan { .. } => current.set_cycle_marked(),
+            _ => {}
         }
     }
 
@@ -365,6 +374,36 @@ impl Tracer {
                     // Not scanned yet: mark it reachable for when the walk gets there.
                     links.set_gc_refs(1);
                 }
+            }
+            &mut TraceAction::CycleScan { members_before } => {
+                if !self.current_trusted {
+                    return;
+                }
+                if !links.is_cycle_scanned() {
+                    if !is_member(links, members_before) {
+                        return;
+                    }
+                    links.cycle_scan(header.strong());
+                }
+                if !links.dec_gc_refs() {
+                    // More edges than handles: a wrong `trace`; keep it.
+                    links.set_cycle_marked();
+                }
+            }
+            &mut TraceAction::CycleMark { todo } => {
+                if !links.is_cycle_scanned() {
+                    return;
+                }
+                if links.is_cycle_tentative() {
+                    // SAFETY: the object is in the cycle's tentative list;
+                    // `todo` is the cycle's live list.
+                    unsafe {
+                        unlink(links_ptr);
+                        (*todo).push_back(links_ptr);
+                    }
+                    links.set_cycle_tentative(false);
+                }
+                links.set_cycle_marked();
             }
             TraceAction::Referents(_) => unreachable!("handled above"),
         }

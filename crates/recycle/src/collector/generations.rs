@@ -225,6 +225,12 @@ pub(crate) fn may_hold_garbage(generation: usize) -> bool {
     DIRTY.with(|d| d.get() & (1 << generation) != 0)
 }
 
+/// An incremental cycle of generation 2 starts examining it (the young
+/// generations were just collected, and keep their bits).
+pub(crate) fn note_old_examined() {
+    DIRTY.with(|d| d.set(d.get() & !0b100));
+}
+
 /// A collection of generations `0..=generation` starts examining them.
 /// (Drops during the collection set the bits again.)
 pub(crate) fn note_examined(generation: usize) {
@@ -337,6 +343,24 @@ impl GenerationCounters {
     /// Would the next collection's epoch overflow the header's field?
     pub(crate) fn epochs_exhausted(&self) -> bool {
         self.gen0_from.get() >= EPOCH_LIMIT - 1
+    }
+
+    /// The epoch at which the last collection of generation 1 or 2 began.
+    pub(crate) fn gen1_from(&self) -> u32 {
+        self.gen1_from.get()
+    }
+
+    /// An incremental cycle of generation 2 begins (instead of a full
+    /// collection): its count restarts, and what reaches generation 2 from
+    /// now on counts for the next one.
+    pub(crate) fn start_old_cycle(&self) {
+        self.count[NUM_GENERATIONS - 1].set(0);
+        self.long_lived_pending.set(0);
+    }
+
+    /// An incremental cycle ended with `survivors` of its members.
+    pub(crate) fn finish_old_cycle(&self, survivors: usize) {
+        self.long_lived_total.set(survivors);
     }
 
     /// Every object was frozen: none is young any more.

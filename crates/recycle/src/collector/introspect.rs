@@ -109,6 +109,7 @@ pub(crate) fn referrers(targets: &[GcAny]) -> Vec<GcAny> {
 /// collection examines.
 pub(crate) fn freeze() {
     with_heap(|heap| {
+        super::incremental::abandon(heap);
         for list in heap.all_lists() {
             list.for_each(|links| {
                 // SAFETY: lists hold live tracked objects.
@@ -123,6 +124,7 @@ pub(crate) fn freeze() {
 /// Moves the permanent generation back into the oldest one.
 pub(crate) fn unfreeze() {
     with_heap(|heap| {
+        super::incremental::abandon(heap);
         heap.permanent.for_each(|links| {
             // SAFETY: lists hold live tracked objects.
             unsafe {

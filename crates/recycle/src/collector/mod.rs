@@ -30,6 +30,7 @@ pub(crate) mod deduce;
 pub(crate) mod delete;
 pub(crate) mod finalize;
 pub(crate) mod generations;
+pub(crate) mod incremental;
 pub(crate) mod introspect;
 pub(crate) mod list;
 pub(crate) mod stats;
@@ -80,7 +81,16 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         }
         heap.collecting.set(true);
         let _collecting = ClearOnExit(heap);
+        if generation == NUM_GENERATIONS - 1 {
+            // A full collection does all a cycle would.
+            if examine == Examine::Always {
+                incremental::abandon_for_full_collection(heap);
+            } else {
+                incremental::abandon(heap);
+            }
+        }
         if heap.counters.epochs_exhausted() {
+            incremental::abandon(heap);
             renumber_epochs(heap);
         }
         let start = Instant::now();
@@ -200,7 +210,7 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
 }
 
 /// Adds one collection to its generation's `gc::get_stats` totals.
-fn record_stats(heap: &Heap, info: &CollectionInfo) {
+pub(crate) fn record_stats(heap: &Heap, info: &CollectionInfo) {
     let stats = &heap.stats[info.generation];
     let mut totals = stats.get();
     totals.add(info);
@@ -258,20 +268,44 @@ fn renumber_epochs(heap: &Heap) {
 
 /// An allocation crossed the threshold: collect the generation the counters
 /// select (CPython's `gc_collect_generations`).
+///
+/// Generation 2 is collected in increments (`incremental`): when the
+/// counters call for it and it may hold garbage, this collects the young
+/// generations and starts a cycle; while a cycle runs, every automatic
+/// collection also does one step of it.
 #[cold]
 #[inline(never)]
 pub(crate) fn collect_automatically() {
-    if let Some(generation) = with_heap(|heap| heap.counters.select()) {
+    let (selected, running) =
+        with_heap(|heap| (heap.counters.select(), heap.old_cycle.is_running()));
+    let Some(generation) = selected else {
+        return;
+    };
+    let oldest = NUM_GENERATIONS - 1;
+    if generation == oldest && (running || generations::may_hold_garbage(oldest)) {
+        collect_generations(oldest - 1, Examine::IfDirty);
+        if !running {
+            with_heap(|heap| {
+                if !heap.collecting.get() && !heap.old_cycle.is_running() {
+                    incremental::start(heap);
+                }
+            });
+        }
+        incremental::step();
+    } else {
         collect_generations(generation, Examine::IfDirty);
+        if running {
+            incremental::step();
+        }
     }
 }
 
 /// What one `collect_region` did.
-struct Outcome {
-    candidates: usize,
-    unreachable: usize,
-    uncollectable: usize,
-    panic: Option<PanicPayload>,
+pub(crate) struct Outcome {
+    pub(crate) candidates: usize,
+    pub(crate) unreachable: usize,
+    pub(crate) uncollectable: usize,
+    pub(crate) panic: Option<PanicPayload>,
 }
 
 /// The main function: read this to understand how a collection works.
@@ -283,7 +317,7 @@ struct Outcome {
 /// `pool`, unexamined. Returns what it found and the first panic raised by
 /// user code (a `Drop`), which the caller re-raises once the heap is
 /// consistent again.
-fn collect_region(
+pub(crate) fn collect_region(
     heap: &Heap,
     young: &GcList,
     pool: &GcList,
@@ -424,7 +458,7 @@ pub(crate) fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<Panic
 /// Objects allocated during the collection were flagged `NEW` (they are not
 /// part of it). They are all in generation 0, which the collection emptied
 /// when it began. Walks generation 0 only if something was allocated.
-fn clear_new_flags(heap: &Heap) {
+pub(crate) fn clear_new_flags(heap: &Heap) {
     if heap.allocated_while_collecting.replace(false) {
         for list in heap.lists_of(0) {
             list.for_each(|links| {
@@ -436,7 +470,7 @@ fn clear_new_flags(heap: &Heap) {
 }
 
 /// Clears the heap's `collecting` flag when the collection ends, however.
-struct ClearOnExit<'a>(&'a Heap);
+pub(crate) struct ClearOnExit<'a>(pub(crate) &'a Heap);
 
 impl Drop for ClearOnExit<'_> {
     fn drop(&mut self) {
@@ -447,12 +481,12 @@ impl Drop for ClearOnExit<'_> {
 /// If user `trace` code panics mid-collection, puts every object into the
 /// generation survivors would have gone to, with its per-collection flags
 /// cleared: nothing is freed, and the heap is consistent.
-struct RestoreOnPanic<'a> {
-    heap: &'a Heap,
-    lists: [&'a GcList; 3],
+pub(crate) struct RestoreOnPanic<'a> {
+    pub(crate) heap: &'a Heap,
+    pub(crate) lists: [&'a GcList; 3],
     /// The generation the objects go back to.
-    old_index: usize,
-    armed: bool,
+    pub(crate) old_index: usize,
+    pub(crate) armed: bool,
 }
 
 impl Drop for RestoreOnPanic<'_> {

@@ -14,6 +14,7 @@ mod deep;
 mod derive;
 mod finalize;
 mod generations;
+mod incremental;
 mod introspect;
 mod misuse;
 mod model;

@@ -33,6 +33,9 @@ enum Op {
     AddEdge(usize, usize),
     /// Remove one edge of the node behind a root handle.
     RemoveEdge(usize, usize),
+    /// Move one edge of the node behind a root handle out into a new root
+    /// handle (the program keeps what it found in the heap).
+    TakeEdge(usize, usize),
     /// Drop a root handle.
     DropRoot(usize),
     /// Clone a root handle.
@@ -49,6 +52,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Alloc),
         4 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::AddEdge(a, b)),
         1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::RemoveEdge(a, b)),
+        1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::TakeEdge(a, b)),
         3 => any::<usize>().prop_map(Op::DropRoot),
         1 => any::<usize>().prop_map(Op::CloneRoot),
         1 => Just(Op::Collect),
@@ -105,8 +109,16 @@ fn check_live(
     Ok(reachable)
 }
 
-fn run(ops: Vec<Op>, threshold0: usize) -> Result<(), TestCaseError> {
-    gc::set_threshold(threshold0, 3, 3);
+/// Runs `ops` with automatic collection at `thresholds`. Without
+/// `explicit_full`, `Op::Collect` only checks what is reachable (it does
+/// not collect), so that automatic collections of generation 2, which run
+/// in increments with the program's operations in between, get their turn.
+fn run(
+    ops: Vec<Op>,
+    thresholds: (usize, usize, usize),
+    explicit_full: bool,
+) -> Result<(), TestCaseError> {
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
     let drops = Rc::new(RefCell::new(Vec::new()));
     let mut model = Model::default();
     let mut roots: Vec<Gc<MNode>> = Vec::new();
@@ -140,6 +152,18 @@ fn run(ops: Vec<Op>, threshold0: usize) -> Result<(), TestCaseError> {
                     model.edges[model.roots[a]].remove(i);
                 }
             }
+            Op::TakeEdge(a, i) if !roots.is_empty() => {
+                let a = a % roots.len();
+                let mut edges = roots[a].edges.borrow_mut();
+                if !edges.is_empty() {
+                    let i = i % edges.len();
+                    let taken = edges.remove(i);
+                    drop(edges);
+                    roots.push(taken);
+                    let target = model.edges[model.roots[a]].remove(i);
+                    model.roots.push(target);
+                }
+            }
             Op::DropRoot(a) if !roots.is_empty() => {
                 let a = a % roots.len();
                 drop(roots.swap_remove(a));
@@ -149,6 +173,9 @@ fn run(ops: Vec<Op>, threshold0: usize) -> Result<(), TestCaseError> {
                 let a = a % roots.len();
                 roots.push(roots[a].clone());
                 model.roots.push(model.roots[a]);
+            }
+            Op::Collect if !explicit_full => {
+                check_live(&roots, &model, &drops.borrow())?;
             }
             Op::Collect => {
                 gc::collect();
@@ -193,6 +220,18 @@ proptest! {
         ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 1500 }),
         threshold0 in prop_oneof![Just(0usize), 1..20usize],
     ) {
-        run(ops, threshold0)?;
+        run(ops, (threshold0, 3, 3), true)?;
+    }
+
+    /// Tiny thresholds for every generation and no explicit full
+    /// collection until the end: generation 2 is collected in increments,
+    /// and the program's operations (taking handles out of the heap among
+    /// them) run between the steps.
+    #[test]
+    fn incremental_cycles_match_reference_model(
+        ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 1500 }),
+        threshold0 in 1..8usize,
+    ) {
+        run(ops, (threshold0, 1, 1), false)?;
     }
 }

@@ -1,0 +1,383 @@
+//! The oldest generation, collected in increments, so that an automatic
+//! collection never stops the program for the whole live heap.
+//!
+//! A full collection examines every object: on a large heap that is a long
+//! pause. When the counters call for one, an automatic collection starts a
+//! *cycle* instead, and every automatic collection after it also does one
+//! bounded *step* of it, until it is done:
+//!
+//! 1. **Scan** (`update_refs` + `subtract_refs`): the objects of generation
+//!    2 when the cycle began (its *members*, told by their epochs) are
+//!    traced, a slice per step; each edge between members decrements the
+//!    target's `gc_refs`, which starts from its strong count when the cycle
+//!    first reaches it.
+//! 2. **Mark** (`move_unreachable`): a slice per step, members with
+//!    `gc_refs > 0`, or marked by an edge, are traced (marking what they
+//!    reach) and leave the cycle, back in generation 2; the others go to a
+//!    *tentative* list (and come back if something marked reaches them
+//!    later).
+//! 3. **Collect**: in the step that empties the mark phase's list, the
+//!    tentative list is collected as a set of its own, from scratch:
+//!    `update_refs`, `subtract_refs` and `move_unreachable` over those
+//!    objects only, then finalizers, weak callbacks and `delete_garbage`, as
+//!    any collection.
+//!
+//! Between steps the program runs and changes the heap, so the counts the
+//! steps gathered can be stale: a member may look unreachable although the
+//! program stored a handle to it meanwhile. That is why step 3 starts from
+//! scratch: trial deletion over *any* set of objects frees only objects
+//! that nothing outside the set references, so whatever the earlier steps
+//! got wrong, nothing live is freed. In the other direction, garbage that
+//! existed when the cycle began never changes (nothing can reach it), so
+//! the steps see it consistently and it ends in the tentative list; garbage
+//! made during the cycle waits for the next one.
+//!
+//! Members keep their place in generation 2 as far as the rest of the crate
+//! is concerned (`gc::get_objects`, snapshots), in the cycle's lists.
+//! Young collections never touch them. `gc::collect()`, freezing and
+//! renumbering epochs abandon the cycle first.
+
+use core::cell::Cell;
+use core::ptr::NonNull;
+use std::time::Instant;
+
+use super::debug::DebugFlags;
+use super::deduce::Members;
+use super::list::{GcList, object_header, unlink};
+use super::stats::{CollectionInfo, Phase, run_callbacks};
+use super::{ClearOnExit, PanicPayload, RestoreOnPanic, clear_new_flags, collect_region};
+use super::{destroy_deferred, generations, record_stats};
+use crate::header::GcLinks;
+use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
+use crate::trace::{TraceAction, Tracer};
+
+/// Objects a step handles at least.
+const MIN_STEP: usize = 4096;
+/// A phase takes about this many steps, whatever the heap's size.
+const STEPS_PER_PHASE: usize = 32;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum CyclePhase {
+    Idle,
+    Scan,
+    Mark,
+}
+
+/// The state of the incremental cycle, in the heap.
+pub(crate) struct OldCycle {
+    phase: Cell<CyclePhase>,
+    /// Members were allocated before this epoch (`gen1_from` when the cycle
+    /// began): they were in generation 2 then.
+    members_before: Cell<u32>,
+    /// Objects a step handles.
+    budget: Cell<usize>,
+    /// Members left in the cycle after its collect step, for the counters.
+    survivors: Cell<usize>,
+    /// Scan: members not traced yet. Mark: members not handled yet.
+    pub(crate) todo: GcList,
+    /// Scan: traced members.
+    pub(crate) done: GcList,
+    /// Mark: members tentatively unreachable.
+    pub(crate) tentative: GcList,
+}
+
+impl OldCycle {
+    pub(crate) const fn new() -> Self {
+        OldCycle {
+            phase: Cell::new(CyclePhase::Idle),
+            members_before: Cell::new(0),
+            budget: Cell::new(MIN_STEP),
+            survivors: Cell::new(0),
+            todo: GcList::new(),
+            done: GcList::new(),
+            tentative: GcList::new(),
+        }
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.phase.get() != CyclePhase::Idle
+    }
+
+    /// The cycle's lists (all of them hold generation 2 objects).
+    pub(crate) fn lists(&self) -> [&GcList; 3] {
+        [&self.todo, &self.done, &self.tentative]
+    }
+}
+
+/// Is `links` a member of the running cycle (not reached yet, perhaps)?
+#[inline(always)]
+pub(crate) fn is_member(links: &GcLinks, members_before: u32) -> bool {
+    links.is_linked()
+        && !links.is_frozen()
+        && !links.is_new()
+        && !links.is_collecting()
+        && links.epoch() < members_before
+}
+
+/// Starts a cycle: generation 2 becomes its members. Runs no user code.
+pub(crate) fn start(heap: &Heap) {
+    let cycle = &heap.old_cycle;
+    debug_assert!(!cycle.is_running());
+    let old = &heap.generations[NUM_GENERATIONS - 1];
+    let members = old.len();
+    cycle.todo.append(old);
+    cycle.members_before.set(heap.counters.gen1_from());
+    cycle.budget.set((members / STEPS_PER_PHASE).max(MIN_STEP));
+    cycle.survivors.set(0);
+    cycle.phase.set(CyclePhase::Scan);
+    heap.counters.start_old_cycle();
+    generations::note_old_examined();
+}
+
+/// Abandons the running cycle, if any: every member goes back to
+/// generation 2 with the cycle's state cleared. Objects whose garbage the
+/// cycle had not found yet are found by the next collection.
+pub(crate) fn abandon(heap: &Heap) {
+    let cycle = &heap.old_cycle;
+    if !cycle.is_running() {
+        return;
+    }
+    for list in cycle.lists() {
+        list.for_each(|links| {
+            // SAFETY: the cycle's lists hold live tracked objects.
+            let l = unsafe { links.as_ref() };
+            l.clear_cycle_state();
+        });
+    }
+    abandon_for_full_collection(heap);
+    // The garbage it would have found waits for a collection that looks.
+    generations::note_all_dirty();
+}
+
+/// [`abandon`] for a full collection that examines generation 2 next: its
+/// `update_refs` resets every member's state, so the members only go back
+/// to generation 2's list, unwalked.
+pub(crate) fn abandon_for_full_collection(heap: &Heap) {
+    let cycle = &heap.old_cycle;
+    if !cycle.is_running() {
+        return;
+    }
+    let old = &heap.generations[NUM_GENERATIONS - 1];
+    for list in cycle.lists() {
+        old.append(list);
+    }
+    cycle.phase.set(CyclePhase::Idle);
+}
+
+/// Runs one step of the running cycle, as a collection of generation 2 of
+/// its own (callbacks, statistics). Returns the number of unreachable
+/// objects it found (only its collect step finds any). A nested call
+/// returns 0.
+pub(crate) fn step() -> usize {
+    with_heap(|heap| {
+        if heap.collecting.get() || !heap.old_cycle.is_running() {
+            return 0;
+        }
+        heap.collecting.set(true);
+        let _collecting = ClearOnExit(heap);
+        let start = Instant::now();
+        let mut info = CollectionInfo {
+            generation: NUM_GENERATIONS - 1,
+            ..CollectionInfo::default()
+        };
+        let mut first_panic = run_callbacks(Phase::Start, &info);
+        clear_new_flags(heap);
+        let (examined, outcome) = {
+            let abandon_on_panic = AbandonOnPanic(heap, true);
+            let done = run_step(heap);
+            let mut abandon_on_panic = abandon_on_panic;
+            abandon_on_panic.1 = false;
+            done
+        };
+        clear_new_flags(heap);
+        info.candidates = examined;
+        if let Some(outcome) = outcome {
+            info.collected = outcome.unreachable;
+            info.uncollectable = outcome.uncollectable;
+            if let Some(payload) = outcome.panic {
+                first_panic.get_or_insert(payload);
+            }
+        }
+        info.duration = start.elapsed();
+        record_stats(heap, &info);
+        generations::validate_heap(heap);
+        if let Some(payload) = run_callbacks(Phase::Stop, &info) {
+            first_panic.get_or_insert(payload);
+        }
+        if let Some(payload) = first_panic {
+            std::panic::resume_unwind(payload);
+        }
+        info.collected
+    })
+}
+
+/// What the collect step did.
+struct Collected {
+    unreachable: usize,
+    uncollectable: usize,
+    panic: Option<PanicPayload>,
+}
+
+/// Abandons the cycle if a step unwinds (user `trace` code panicked).
+struct AbandonOnPanic<'a>(&'a Heap, bool);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            abandon(self.0);
+        }
+    }
+}
+
+/// One step's work: returns how many objects it handled, and what its
+/// collect step found, if it ran it.
+fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
+    let cycle = &heap.old_cycle;
+    let budget = cycle.budget.get();
+    match cycle.phase.get() {
+        CyclePhase::Idle => (0, None),
+        CyclePhase::Scan => {
+            let handled = while_tracing(heap, || scan(cycle, budget));
+            if cycle.todo.is_empty() {
+                cycle.todo.append(&cycle.done);
+                cycle.phase.set(CyclePhase::Mark);
+            }
+            (handled, None)
+        }
+        CyclePhase::Mark => {
+            let old = &heap.generations[NUM_GENERATIONS - 1];
+            let handled = while_tracing(heap, || mark(cycle, old, budget));
+            if !cycle.todo.is_empty() {
+                return (handled, None);
+            }
+            let collected = collect_tentative(heap);
+            cycle.phase.set(CyclePhase::Idle);
+            heap.counters.finish_old_cycle(cycle.survivors.get());
+            (handled, Some(collected))
+        }
+    }
+}
+
+/// Runs `f`, which runs user `trace` code, with destructions deferred (as
+/// `deduce_unreachable` does); destroys what was deferred afterwards.
+fn while_tracing(heap: &Heap, f: impl FnOnce() -> usize) -> usize {
+    let mut deferred = Vec::new();
+    heap.deferred.set(&mut deferred);
+    struct StopDeferring<'a>(&'a Heap);
+    impl Drop for StopDeferring<'_> {
+        fn drop(&mut self) {
+            self.0.deferred.set(core::ptr::null_mut());
+        }
+    }
+    let stop = StopDeferring(heap);
+    let handled = f();
+    drop(stop);
+    if let Some(payload) = destroy_deferred(deferred) {
+        std::panic::resume_unwind(payload);
+    }
+    handled
+}
+
+/// Scan: traces up to `budget` members, subtracting the edges between
+/// members.
+fn scan(cycle: &OldCycle, budget: usize) -> usize {
+    let mut tracer = Tracer::new(TraceAction::CycleScan {
+        members_before: cycle.members_before.get(),
+    });
+    let mut handled = 0;
+    while handled < budget {
+        let Some(links) = cycle.todo.first() else {
+            break;
+        };
+        // SAFETY: the cycle's lists hold live tracked objects with values.
+        unsafe {
+            let l = links.as_ref();
+            if !l.is_cycle_scanned() {
+                l.cycle_scan(object_header(links).as_ref().strong());
+            }
+            unlink(links);
+            cycle.done.push_back(links);
+        }
+        trace(links, &mut tracer);
+        handled += 1;
+    }
+    handled
+}
+
+/// Mark: handles up to `budget` members: those with references from outside
+/// (or marked by an edge) are traced, which marks what they reach, and
+/// leave the cycle for `old`; the others go to the tentative list. (An
+/// object that left is no longer scanned: edges to it change nothing.)
+fn mark(cycle: &OldCycle, old: &GcList, budget: usize) -> usize {
+    let mut tracer = Tracer::new(TraceAction::CycleMark { todo: &cycle.todo });
+    let mut handled = 0;
+    while handled < budget {
+        let Some(links) = cycle.todo.first() else {
+            break;
+        };
+        // SAFETY: the cycle's lists hold live tracked objects.
+        let l = unsafe { links.as_ref() };
+        // SAFETY: as above; the target lists are the cycle's.
+        unsafe { unlink(links) };
+        if l.gc_refs() > 0 || l.is_cycle_marked() {
+            trace(links, &mut tracer);
+            l.clear_cycle_state();
+            // SAFETY: as above; `old` is a heap list.
+            unsafe { old.push_back(links) };
+            cycle.survivors.set(cycle.survivors.get() + 1);
+        } else {
+            l.set_cycle_tentative(true);
+            // SAFETY: as above.
+            unsafe { cycle.tentative.push_back(links) };
+        }
+        handled += 1;
+    }
+    handled
+}
+
+fn trace(links: NonNull<GcLinks>, tracer: &mut Tracer) {
+    tracer.set_current(links);
+    // SAFETY: a live tracked object with an initialized value.
+    let header = unsafe { object_header(links) };
+    // SAFETY: as above.
+    unsafe { (header.as_ref().vtable().trace)(header, tracer) };
+}
+
+/// Collect: the tentative list, collected from scratch as a set of its own
+/// (see the module docs), with the whole pipeline of a collection.
+fn collect_tentative(heap: &Heap) -> Collected {
+    let cycle = &heap.old_cycle;
+    let set = &cycle.tentative;
+    set.for_each(|links| {
+        // SAFETY: the cycle's lists hold live tracked objects.
+        let l = unsafe { links.as_ref() };
+        l.clear_cycle_state();
+        // SAFETY: as above.
+        l.start_collecting(unsafe { object_header(links).as_ref() }.strong());
+    });
+    let unreachable = GcList::new();
+    let empty = GcList::new();
+    let old_index = NUM_GENERATIONS - 1;
+    let mut restore = RestoreOnPanic {
+        heap,
+        lists: [set, &empty, &unreachable],
+        old_index,
+        armed: true,
+    };
+    let members = Members::AlreadyUpdated {
+        survivor_generation: old_index,
+    };
+    let debug = heap.debug_flags() & !DebugFlags::STATS;
+    let examined = set.len();
+    let outcome = collect_region(heap, set, &empty, &unreachable, members, debug);
+    restore.armed = false;
+    debug_assert!(set.is_empty(), "collect_region moved the survivors on");
+    cycle
+        .survivors
+        .set(cycle.survivors.get() + examined - outcome.unreachable);
+    Collected {
+        unreachable: outcome.unreachable,
+        uncollectable: outcome.uncollectable,
+        panic: outcome.panic,
+    }
+}
