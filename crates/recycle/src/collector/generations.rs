@@ -240,7 +240,7 @@ pub(crate) fn note_examined(generation: usize) {
 
 /// Renumbers every object's epoch from the list it is in (the lists of
 /// each generation are given), and restarts the epochs. Runs before the
-/// epochs would overflow: once every 16 million collections.
+/// epochs would overflow: once every 2 million collections.
 pub(crate) fn renumber_epochs(
     counters: &GenerationCounters,
     lists_by_generation: [&[&GcList]; NUM_GENERATIONS],

@@ -53,8 +53,11 @@ use crate::trace::{TraceAction, Tracer};
 
 /// Objects a step handles at least.
 const MIN_STEP: usize = 4096;
-/// A phase takes about this many steps, whatever the heap's size.
-const STEPS_PER_PHASE: usize = 32;
+/// Objects a step handles at most, which bounds its pause (about 8 ms on the
+/// 2-core Xeon VM of the benchmarks, where objects are spread over memory).
+const MAX_STEP: usize = 65536;
+/// A phase takes about this many steps, unless `MAX_STEP` makes it more.
+const STEPS_PER_PHASE: usize = 8;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum CyclePhase {
@@ -122,7 +125,9 @@ pub(crate) fn start(heap: &Heap) {
     let members = old.len();
     cycle.todo.append(old);
     cycle.members_before.set(heap.counters.gen1_from());
-    cycle.budget.set((members / STEPS_PER_PHASE).max(MIN_STEP));
+    cycle
+        .budget
+        .set(members.div_ceil(STEPS_PER_PHASE).clamp(MIN_STEP, MAX_STEP));
     cycle.survivors.set(0);
     cycle.phase.set(CyclePhase::Scan);
     heap.counters.start_old_cycle();

@@ -76,10 +76,10 @@ fn automatic_full_collections_run_in_bounded_steps() {
     let infos = steps.seen.borrow().clone();
     drop(steps);
     assert!(infos.len() >= 2, "a scan step and a mark step: {infos:?}");
-    // Each step handles at most its budget: 1/32 of the members, or 4096.
-    let budget = (live.len() + keep.len() + size(3_000, 50))
-        .div_ceil(32)
-        .max(4096);
+    // Each step handles at most its budget: 1/8 of the members, at least
+    // 4096 and at most 65536.
+    let members = live.len() + keep.len() + size(3_000, 50);
+    let budget = members.div_ceil(8).clamp(4096, 65536);
     assert!(
         infos.iter().all(|i| i.candidates <= budget),
         "a step over its budget: {infos:?}"
