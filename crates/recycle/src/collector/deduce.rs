@@ -4,7 +4,7 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::header::{GcHeader, GcLinks, survive_into};
+use crate::header::{GcHeader, GcLinks, links_of, survive_into};
 use crate::heap::Heap;
 use crate::trace::{TraceAction, Tracer};
 
@@ -149,11 +149,26 @@ struct Needs {
 }
 
 /// Ends deferred destruction when tracing is over, also on a panic.
-struct StopDeferring<'a>(&'a Heap);
+pub(crate) struct StopDeferring<'a>(pub(crate) &'a Heap);
 
 impl Drop for StopDeferring<'_> {
     fn drop(&mut self) {
-        self.0.deferred.set(ptr::null_mut());
+        let queue = self.0.deferred.replace(ptr::null_mut());
+        if std::thread::panicking() && !queue.is_null() {
+            // Unwinding from user `trace` code: the queued objects will not
+            // be destroyed now. Unflagged, they are ordinary objects without
+            // handles, which the next collection that examines them finds
+            // and frees (its `update_refs` would clear the flag too, but
+            // until then nothing should take them for queued).
+            // SAFETY: `deferred` points to the queue of the frame that set
+            // it, which outlives this guard; its objects are live (strong 0,
+            // not destroyed) tracked objects.
+            unsafe {
+                for &header in &*queue {
+                    links_of(header).as_ref().set_destroy_deferred(false);
+                }
+            }
+        }
     }
 }
 

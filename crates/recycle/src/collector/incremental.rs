@@ -42,7 +42,7 @@ use core::ptr::NonNull;
 use std::time::Instant;
 
 use super::debug::DebugFlags;
-use super::deduce::Members;
+use super::deduce::{Members, StopDeferring};
 use super::list::{GcList, object_header, unlink};
 use super::stats::{CollectionInfo, Phase, run_callbacks};
 use super::{ClearOnExit, PanicPayload, RestoreOnPanic, clear_new_flags, collect_region};
@@ -268,12 +268,6 @@ fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
 fn while_tracing(heap: &Heap, f: impl FnOnce() -> usize) -> usize {
     let mut deferred = Vec::new();
     heap.deferred.set(&mut deferred);
-    struct StopDeferring<'a>(&'a Heap);
-    impl Drop for StopDeferring<'_> {
-        fn drop(&mut self) {
-            self.0.deferred.set(core::ptr::null_mut());
-        }
-    }
     let stop = StopDeferring(heap);
     let handled = f();
     drop(stop);

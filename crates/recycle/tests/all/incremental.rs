@@ -190,21 +190,28 @@ fn a_panicking_trace_during_a_step_abandons_the_cycle_and_loses_nothing() {
     struct Grumpy {
         armed: Rc<Cell<bool>>,
         next: RefCell<Option<Gc<Grumpy>>>,
+        /// Dropped by the refusing `trace`: its last handle goes while the
+        /// collector traces, so its destruction is deferred, then dropped.
+        extra: RefCell<Option<Gc<Node>>>,
     }
     impl Trace for Grumpy {
         // SAFETY: reports the one handle it owns, once.
         const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
         fn trace(&self, tracer: &mut Tracer) {
+            self.next.trace(tracer);
+            self.extra.trace(tracer);
             if self.armed.get() {
+                drop(self.extra.borrow_mut().take());
                 panic!("trace refuses");
             }
-            self.next.trace(tracer);
         }
     }
     let armed = Rc::new(Cell::new(false));
+    let extra_tally = Tally::new();
     let grumpy = Gc::new(Grumpy {
         armed: armed.clone(),
         next: RefCell::new(None),
+        extra: RefCell::new(Some(Node::new(7, &extra_tally))),
     });
     *grumpy.next.borrow_mut() = Some(grumpy.clone());
     let weak = Gc::downgrade(&grumpy);
@@ -221,8 +228,20 @@ fn a_panicking_trace_during_a_step_abandons_the_cycle_and_loses_nothing() {
     assert!(result.is_err(), "the panic reached the allocating caller");
     drop(steps);
     assert!(weak.upgrade().is_some(), "nothing was freed");
+    assert_eq!(
+        extra_tally.dropped(),
+        0,
+        "the deferred destruction did not run"
+    );
     armed.set(false);
-    gc::collect();
+    let before = gc::get_stats()[2];
+    assert_eq!(gc::collect(), 2, "grumpy and the object it dropped");
+    assert_eq!(gc::get_stats()[2].uncollectable, before.uncollectable);
     assert!(weak.upgrade().is_none(), "a later collection frees it");
+    assert_eq!(
+        extra_tally.dropped(),
+        1,
+        "and the object left without handles"
+    );
     drop(keep);
 }
