@@ -46,7 +46,7 @@ use super::deduce::{Members, StopDeferring};
 use super::list::{GcList, object_header, unlink};
 use super::stats::{CollectionInfo, Phase, run_callbacks};
 use super::{ClearOnExit, PanicPayload, RestoreOnPanic, clear_new_flags, collect_region};
-use super::{destroy_deferred, generations, record_stats};
+use super::{destroy_deferred, end_collection, generations};
 use crate::header::GcLinks;
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use crate::trace::{TraceAction, Tracer};
@@ -204,14 +204,7 @@ pub(crate) fn step() -> usize {
             }
         }
         info.duration = start.elapsed();
-        record_stats(heap, &info);
-        generations::validate_heap(heap);
-        if let Some(payload) = run_callbacks(Phase::Stop, &info) {
-            first_panic.get_or_insert(payload);
-        }
-        if let Some(payload) = first_panic {
-            std::panic::resume_unwind(payload);
-        }
+        end_collection(heap, &info, first_panic);
         info.collected
     })
 }

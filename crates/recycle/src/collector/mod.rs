@@ -117,14 +117,7 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         if examine == Examine::IfDirty && !generations::may_hold_garbage(generation) {
             promote_unexamined(heap, generation, promoted);
             info.duration = start.elapsed();
-            record_stats(heap, &info);
-            generations::validate_heap(heap);
-            if let Some(payload) = run_callbacks(Phase::Stop, &info) {
-                first_panic.get_or_insert(payload);
-            }
-            if let Some(payload) = first_panic {
-                resume_unwind(payload);
-            }
+            end_collection(heap, &info, first_panic);
             return 0;
         }
         generations::note_examined(generation);
@@ -193,24 +186,34 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
                 info.duration.as_secs_f64()
             );
         }
-        record_stats(heap, &info);
-        generations::validate_heap(heap);
-
         if let Some(payload) = outcome.panic {
             first_panic.get_or_insert(payload);
         }
-        if let Some(payload) = run_callbacks(Phase::Stop, &info) {
-            first_panic.get_or_insert(payload);
-        }
-        if let Some(payload) = first_panic {
-            resume_unwind(payload);
-        }
+        end_collection(heap, &info, first_panic);
         info.collected
     })
 }
 
+/// How every collection (and incremental step) ends: its statistics, the
+/// debug validator, the stop callbacks; then the first panic raised by user
+/// code during it continues to the caller.
+pub(crate) fn end_collection(
+    heap: &Heap,
+    info: &CollectionInfo,
+    mut first_panic: Option<PanicPayload>,
+) {
+    record_stats(heap, info);
+    generations::validate_heap(heap);
+    if let Some(payload) = run_callbacks(Phase::Stop, info) {
+        first_panic.get_or_insert(payload);
+    }
+    if let Some(payload) = first_panic {
+        resume_unwind(payload);
+    }
+}
+
 /// Adds one collection to its generation's `gc::get_stats` totals.
-pub(crate) fn record_stats(heap: &Heap, info: &CollectionInfo) {
+fn record_stats(heap: &Heap, info: &CollectionInfo) {
     let stats = &heap.stats[info.generation];
     let mut totals = stats.get();
     totals.add(info);
