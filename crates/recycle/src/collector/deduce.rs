@@ -9,6 +9,7 @@ use crate::heap::Heap;
 use crate::trace::{TraceAction, Tracer};
 
 use super::list::{GcList, object_header, unlink};
+use super::lookahead::{Lookahead, prefetch_next};
 
 /// Splits `young` into reachable objects (left in `young`) and unreachable ones
 /// (moved to `unreachable`):
@@ -47,17 +48,18 @@ pub(crate) fn deduce_unreachable(
     heap.deferred.set(&mut deferred);
     let reset = StopDeferring(heap);
 
+    let mut lookahead = Lookahead::default();
     let (candidates, weak_ref_owners) = match members {
         Members::FromEpoch {
             first_epoch,
             gather,
             ..
-        } => subtract_refs(young, Some(first_epoch), gather),
-        Members::AlreadyUpdated { .. } => subtract_refs(young, None, false),
+        } => subtract_refs(young, Some(first_epoch), gather, &mut lookahead),
+        Members::AlreadyUpdated { .. } => subtract_refs(young, None, false, &mut lookahead),
     };
     let survivor_generation = members.survivor_generation();
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
-    let (found, needs) = move_unreachable(young, unreachable, survivor_generation);
+    let (found, needs) = move_unreachable(young, unreachable, survivor_generation, &mut lookahead);
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
     unreachable.validate("move_unreachable: unreachable", |l| {
         l.is_collecting() && l.is_unreachable()
@@ -71,6 +73,7 @@ pub(crate) fn deduce_unreachable(
         weak_ref_owners,
         needs_finalizers: needs.finalizers,
         needs_weak_callbacks: needs.weak_callbacks,
+        lookahead,
     }
 }
 
@@ -138,6 +141,9 @@ pub(crate) struct Deduced {
     pub(crate) needs_finalizers: bool,
     /// Some unreachable object has weak callbacks.
     pub(crate) needs_weak_callbacks: bool,
+    /// The unreachable objects in the order `move_unreachable` found them,
+    /// for `delete_garbage` to prefetch.
+    pub(crate) lookahead: Lookahead,
 }
 
 /// What the unreachable objects will need, noted while `move_unreachable`
@@ -208,7 +214,7 @@ pub(crate) fn in_collected_set(links: &GcLinks, first_epoch: Option<u32>) -> boo
 /// it `KEEP_ALIVE` instead of going below zero.
 ///
 /// Returns the number of objects walked, and the `WeakRef`s their values
-/// reported, with their owners.
+/// reported, with their owners. The walk's order goes to `lookahead`.
 ///
 /// With `gather` (see `Members::FromEpoch`), the objects first reached
 /// through an edge move to the end of `young`, and the walk goes on until it
@@ -217,6 +223,7 @@ fn subtract_refs(
     young: &GcList,
     first_epoch: Option<u32>,
     gather: bool,
+    lookahead: &mut Lookahead,
 ) -> (usize, Vec<(NonNull<GcLinks>, u64)>) {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs {
         first_epoch,
@@ -228,6 +235,8 @@ fn subtract_refs(
         // SAFETY: not the sentinel, so a live tracked object in `young`.
         let links = unsafe { NonNull::new_unchecked(node.cast_mut()) };
         walked += 1;
+        prefetch_next(links);
+        lookahead.record(links);
         update_refs(links);
         tracer.set_current(links);
         // SAFETY: `links` is a live tracked object with an initialized value
@@ -259,6 +268,10 @@ fn subtract_refs(
 /// its own, never nested inside another's `Drop`). Objects whose destruction
 /// is deferred have no count to hold and get no hold.
 ///
+/// `lookahead` holds the order of `subtract_refs`' walk, which this walk
+/// follows (it meets moved-back objects twice); on exit it holds the
+/// objects moved to `unreachable`, in their order there.
+///
 /// Returns how many objects ended up in `unreachable`, and whether any of
 /// them has a pending finalizer or weak callbacks. (An object moved back
 /// keeps what it added to those flags: they only allow skipping a walk.)
@@ -266,6 +279,7 @@ fn move_unreachable(
     young: &GcList,
     unreachable: &GcList,
     survivor_generation: usize,
+    lookahead: &mut Lookahead,
 ) -> (usize, Needs) {
     let mut tracer = Tracer::new(TraceAction::MarkReachable { young });
     let mut moved = 0;
@@ -276,6 +290,7 @@ fn move_unreachable(
         let links_ptr = unsafe { NonNull::new_unchecked(node.cast_mut()) };
         // SAFETY: as above.
         let links = unsafe { links_ptr.as_ref() };
+        lookahead.follow(links_ptr);
         if links.gc_refs() > 0 || links.is_kept_alive() {
             tracer.set_current(links_ptr);
             // SAFETY: live tracked object with an initialized value.
@@ -294,6 +309,7 @@ fn move_unreachable(
                 unreachable.push_back(links_ptr);
             }
             links.set_unreachable(true);
+            lookahead.keep(links_ptr);
             hold(links_ptr);
             moved += 1;
             // SAFETY: a live tracked object.
@@ -302,6 +318,7 @@ fn move_unreachable(
             needs.weak_callbacks |= header.has_weak_callbacks();
         }
     }
+    lookahead.start_over();
     (moved - tracer.moved_back(), needs)
 }
 

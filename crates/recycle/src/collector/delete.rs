@@ -8,6 +8,7 @@ use crate::header::survive_into;
 use super::PanicPayload;
 use super::debug;
 use super::list::{GcList, object_header, unlink};
+use super::lookahead::Lookahead;
 use crate::any::GcAny;
 use crate::heap::Heap;
 
@@ -37,6 +38,9 @@ use crate::heap::Heap;
 /// untracked and DEAD: its remaining handles panic on dereference, and its
 /// memory is freed when the last of them goes.
 ///
+/// `lookahead` holds the objects of `unreachable` in about their order
+/// there, to prefetch.
+///
 /// Contracts: on entry, every object in `unreachable` is garbage, flagged
 /// `COLLECTING | UNREACHABLE`, and carries the collector's hold; on exit the
 /// list is empty. Returns how many objects stayed allocated (uncollectable)
@@ -45,11 +49,13 @@ pub(crate) fn delete_garbage(
     heap: &Heap,
     unreachable: &GcList,
     report_uncollectable: bool,
+    lookahead: &mut Lookahead,
 ) -> (usize, Option<PanicPayload>) {
     let mut uncollectable = 0;
     let still_referenced = GcList::new();
     let mut first_panic = None;
     while let Some(links) = unreachable.first() {
+        lookahead.follow(links);
         // SAFETY: `links` is a live object of the list (held).
         let header = unsafe { object_header(links) };
         // SAFETY: as above; unlinking first means nothing else can find it
@@ -79,9 +85,12 @@ pub(crate) fn delete_garbage(
         } else {
             // SAFETY: unlinked above; `still_referenced` is a live list.
             unsafe { still_referenced.push_back(links) };
+            lookahead.keep(links);
         }
     }
+    lookahead.start_over();
     while let Some(links) = still_referenced.first() {
+        lookahead.follow(links);
         // SAFETY: a live, held object of the list.
         let header = unsafe { object_header(links) };
         // SAFETY: as above.

@@ -44,6 +44,7 @@ use std::time::Instant;
 use super::debug::DebugFlags;
 use super::deduce::{Members, StopDeferring};
 use super::list::{GcList, object_header, unlink};
+use super::lookahead::{Lookahead, prefetch_next};
 use super::stats::{CollectionInfo, Phase, run_callbacks};
 use super::{ClearOnExit, PanicPayload, RestoreOnPanic, clear_new_flags, collect_region};
 use super::{destroy_deferred, end_collection, generations};
@@ -82,6 +83,9 @@ pub(crate) struct OldCycle {
     pub(crate) done: GcList,
     /// Mark: members tentatively unreachable.
     pub(crate) tentative: GcList,
+    /// The scan's order, which the mark follows (4 bytes per member while
+    /// the cycle runs).
+    lookahead: Cell<Lookahead>,
 }
 
 impl OldCycle {
@@ -94,6 +98,7 @@ impl OldCycle {
             todo: GcList::new(),
             done: GcList::new(),
             tentative: GcList::new(),
+            lookahead: Cell::new(Lookahead::new()),
         }
     }
 
@@ -122,16 +127,23 @@ pub(crate) fn start(heap: &Heap) {
     let cycle = &heap.old_cycle;
     debug_assert!(!cycle.is_running());
     let old = &heap.generations[NUM_GENERATIONS - 1];
-    let members = old.len();
+    // The scan's budget comes from the counters' estimate of generation
+    // 2's size (counting the list would cost a walk over all of it); the
+    // mark's, from the number of members the scan met.
+    let members = heap.counters.long_lived_estimate();
     cycle.todo.append(old);
     cycle.members_before.set(heap.counters.gen1_from());
-    cycle
-        .budget
-        .set(members.div_ceil(STEPS_PER_PHASE).clamp(MIN_STEP, MAX_STEP));
+    cycle.budget.set(budget_for(members));
     cycle.survivors.set(0);
+    drop(cycle.lookahead.take());
     cycle.phase.set(CyclePhase::Scan);
     heap.counters.start_old_cycle();
     generations::note_old_examined();
+}
+
+/// A step's budget when a phase handles `members` objects.
+fn budget_for(members: usize) -> usize {
+    members.div_ceil(STEPS_PER_PHASE).clamp(MIN_STEP, MAX_STEP)
 }
 
 /// Abandons the running cycle, if any: every member goes back to
@@ -166,6 +178,7 @@ pub(crate) fn abandon_for_full_collection(heap: &Heap) {
     for list in cycle.lists() {
         old.append(list);
     }
+    drop(cycle.lookahead.take());
     cycle.phase.set(CyclePhase::Idle);
 }
 
@@ -235,19 +248,26 @@ fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
     match cycle.phase.get() {
         CyclePhase::Idle => (0, None),
         CyclePhase::Scan => {
-            let handled = while_tracing(heap, || scan(cycle, budget));
+            let mut lookahead = cycle.lookahead.take();
+            let handled = while_tracing(heap, || scan(cycle, budget, &mut lookahead));
             if cycle.todo.is_empty() {
                 cycle.todo.append(&cycle.done);
+                cycle.budget.set(budget_for(lookahead.len()));
+                lookahead.rewind();
                 cycle.phase.set(CyclePhase::Mark);
             }
+            cycle.lookahead.set(lookahead);
             (handled, None)
         }
         CyclePhase::Mark => {
             let old = &heap.generations[NUM_GENERATIONS - 1];
-            let handled = while_tracing(heap, || mark(cycle, old, budget));
+            let mut lookahead = cycle.lookahead.take();
+            let handled = while_tracing(heap, || mark(cycle, old, budget, &mut lookahead));
             if !cycle.todo.is_empty() {
+                cycle.lookahead.set(lookahead);
                 return (handled, None);
             }
+            drop(lookahead);
             let collected = collect_tentative(heap);
             cycle.phase.set(CyclePhase::Idle);
             heap.counters.finish_old_cycle(cycle.survivors.get());
@@ -271,8 +291,8 @@ fn while_tracing(heap: &Heap, f: impl FnOnce() -> usize) -> usize {
 }
 
 /// Scan: traces up to `budget` members, subtracting the edges between
-/// members.
-fn scan(cycle: &OldCycle, budget: usize) -> usize {
+/// members, and notes their order for the mark.
+fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
     let mut tracer = Tracer::new(TraceAction::CycleScan {
         members_before: cycle.members_before.get(),
     });
@@ -281,6 +301,8 @@ fn scan(cycle: &OldCycle, budget: usize) -> usize {
         let Some(links) = cycle.todo.first() else {
             break;
         };
+        prefetch_next(links);
+        lookahead.record(links);
         // SAFETY: the cycle's lists hold live tracked objects with values.
         unsafe {
             let l = links.as_ref();
@@ -300,13 +322,14 @@ fn scan(cycle: &OldCycle, budget: usize) -> usize {
 /// (or marked by an edge) are traced, which marks what they reach, and
 /// leave the cycle for `old`; the others go to the tentative list. (An
 /// object that left is no longer scanned: edges to it change nothing.)
-fn mark(cycle: &OldCycle, old: &GcList, budget: usize) -> usize {
+fn mark(cycle: &OldCycle, old: &GcList, budget: usize, lookahead: &mut Lookahead) -> usize {
     let mut tracer = Tracer::new(TraceAction::CycleMark { todo: &cycle.todo });
     let mut handled = 0;
     while handled < budget {
         let Some(links) = cycle.todo.first() else {
             break;
         };
+        lookahead.follow(links);
         // SAFETY: the cycle's lists hold live tracked objects.
         let l = unsafe { links.as_ref() };
         // SAFETY: as above; the target lists are the cycle's.

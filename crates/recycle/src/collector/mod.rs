@@ -33,6 +33,7 @@ pub(crate) mod generations;
 pub(crate) mod incremental;
 pub(crate) mod introspect;
 pub(crate) mod list;
+pub(crate) mod lookahead;
 pub(crate) mod stats;
 pub(crate) mod weakrefs;
 
@@ -329,7 +330,7 @@ pub(crate) fn collect_region(
     debug: DebugFlags,
 ) -> Outcome {
     // 1. Which objects are garbage?
-    let deduced = deduce::deduce_unreachable(heap, young, unreachable, members);
+    let mut deduced = deduce::deduce_unreachable(heap, young, unreachable, members);
     debug_assert_eq!(
         deduced.unreachable,
         unreachable.len(),
@@ -405,7 +406,12 @@ pub(crate) fn collect_region(
                 panic.get_or_insert(payload);
             }
         }
-        delete::delete_garbage(heap, unreachable, debug.contains(DebugFlags::UNCOLLECTABLE))
+        delete::delete_garbage(
+            heap,
+            unreachable,
+            debug.contains(DebugFlags::UNCOLLECTABLE),
+            &mut deduced.lookahead,
+        )
     };
     if let Some(payload) = delete_panic {
         panic.get_or_insert(payload);

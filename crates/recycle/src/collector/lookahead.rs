@@ -1,0 +1,253 @@
+//! Prefetching for the collector's walks over its lists.
+//!
+//! A walk over a list chases `next` pointers: it learns where the next
+//! object is only once the current one is in cache. On a heap larger than
+//! the caches, whose objects sit in allocation order all over memory, each
+//! step then waits for a full cache miss that nothing else overlaps, and a
+//! walk costs about that miss per object, whatever the work done.
+//!
+//! Two remedies, both mere hints to the CPU:
+//! - [`prefetch_next`]: start loading the next object while working on the
+//!   current one (its misses and the next object's then overlap);
+//! - [`Lookahead`]: the first walk of a collection notes the order in which
+//!   it met the objects, so that the later walks over the same objects
+//!   prefetch several objects ahead, and their misses overlap each other.
+
+use core::ptr::{self, NonNull};
+
+use crate::header::GcLinks;
+
+/// Starts loading the object after `node` into the cache, while the caller
+/// works on `node`.
+#[inline(always)]
+pub(crate) fn prefetch_next(node: NonNull<GcLinks>) {
+    // SAFETY: a live object's links (the caller walks a well-formed list).
+    let next = unsafe { node.as_ref() }.next();
+    prefetch(next);
+}
+
+/// A cache hint for the object whose links are at `links`: its first two
+/// cache lines (links, header and the start of the value). Any address will
+/// do: nothing is read.
+#[inline(always)]
+fn prefetch(links: *const GcLinks) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let at = links.cast::<i8>();
+        // SAFETY: SSE is part of every x86_64 target, and a prefetch is
+        // only a hint: it never faults and reads nothing the program can
+        // see, whatever the address.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(at);
+            _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let _ = links;
+}
+
+/// How far ahead a [`Lookahead`] walk prefetches: enough objects for their
+/// cache misses to overlap (a core keeps about ten in flight).
+const LOOKAHEAD: usize = 10;
+
+/// How far [`Lookahead::follow`] looks for the current object before it
+/// decides that the first walk did not meet it.
+const RESYNC_WINDOW: usize = 16;
+
+/// Addresses are stored in chunks of this many, so that a long walk never
+/// copies (or keeps two copies of) what it noted so far.
+const CHUNK: usize = 4096;
+
+/// An address that [`Lookahead`] cannot store: too far from the first one.
+const FAR: i32 = i32::MIN;
+
+/// The objects of a walk in the order the walk met them, so that a later
+/// walk over the same objects, in about the same order, can prefetch
+/// several objects ahead.
+///
+/// It costs 4 bytes per object while it is kept: each address is stored as
+/// its distance from the first one, in units of `GcLinks`' alignment (8
+/// bytes, so 16 GiB either way, which the arenas of one thread's heap do
+/// not span; an address further away is stored as `FAR` and not prefetched).
+///
+/// The addresses are only hints: an object may have moved in its list or
+/// been freed since, and prefetching a stale address is harmless. Nothing
+/// is ever read through them.
+pub(crate) struct Lookahead {
+    /// The first address noted; the others are stored relative to it.
+    base: *const GcLinks,
+    /// Full chunks, and the last one, each with room for `CHUNK`.
+    chunks: Vec<Vec<i32>>,
+    /// Addresses noted.
+    len: usize,
+    /// Where the later walk is in the order.
+    position: usize,
+    /// How many addresses `keep` rewrote at the front.
+    kept: usize,
+}
+
+impl Default for Lookahead {
+    fn default() -> Self {
+        Lookahead::new()
+    }
+}
+
+impl Lookahead {
+    pub(crate) const fn new() -> Self {
+        Lookahead {
+            base: ptr::null(),
+            chunks: Vec::new(),
+            len: 0,
+            position: 0,
+            kept: 0,
+        }
+    }
+
+    /// `node`'s distance from `base`, or `FAR`.
+    #[inline(always)]
+    fn encode(&self, node: *const GcLinks) -> i32 {
+        let distance = node.addr().wrapping_sub(self.base.addr()) as isize;
+        let unit = align_of::<GcLinks>() as isize;
+        if distance % unit != 0 {
+            return FAR;
+        }
+        i32::try_from(distance / unit).unwrap_or(FAR)
+    }
+
+    /// The stored distance at `index`.
+    #[inline(always)]
+    fn get(&self, index: usize) -> Option<i32> {
+        if index < self.len {
+            Some(self.chunks[index / CHUNK][index % CHUNK])
+        } else {
+            None
+        }
+    }
+
+    /// Addresses noted.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Notes the next object of the first walk.
+    #[inline(always)]
+    pub(crate) fn record(&mut self, node: NonNull<GcLinks>) {
+        if self.len == 0 {
+            self.base = node.as_ptr();
+        }
+        if self.len == self.chunks.len() * CHUNK {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let code = self.encode(node.as_ptr());
+        self.chunks[self.len / CHUNK].push(code);
+        self.len += 1;
+    }
+
+    /// A later walk reached `node`: finds it in the order (objects that
+    /// left the list since are skipped; objects the first walk did not meet
+    /// are not found and leave the position alone) and prefetches the
+    /// object expected `LOOKAHEAD` steps later.
+    #[inline(always)]
+    pub(crate) fn follow(&mut self, node: NonNull<GcLinks>) {
+        let node = self.encode(node.as_ptr());
+        for offset in 0..RESYNC_WINDOW {
+            match self.get(self.position + offset) {
+                Some(seen) if seen == node => {
+                    self.position += offset + 1;
+                    break;
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        if let Some(ahead) = self.get(self.position + LOOKAHEAD)
+            && ahead != FAR
+        {
+            let unit = align_of::<GcLinks>() as isize;
+            prefetch(self.base.wrapping_byte_offset(ahead as isize * unit));
+        }
+    }
+
+    /// Keeps `node`, which the walk just passed, for the walk after this
+    /// one, which meets only some of this walk's objects, in the same order.
+    /// The addresses are rewritten in place at the front, behind the walk's
+    /// position, so no address still ahead is overwritten.
+    #[inline(always)]
+    pub(crate) fn keep(&mut self, node: NonNull<GcLinks>) {
+        if self.kept < self.position {
+            let code = self.encode(node.as_ptr());
+            self.chunks[self.kept / CHUNK][self.kept % CHUNK] = code;
+            self.kept += 1;
+        }
+    }
+
+    /// Ends a later walk: what it kept becomes the order for the next one.
+    pub(crate) fn start_over(&mut self) {
+        self.len = self.kept;
+        self.chunks.truncate(self.len.div_ceil(CHUNK));
+        let full = self.chunks.len().saturating_sub(1) * CHUNK;
+        if let Some(last) = self.chunks.last_mut() {
+            last.truncate(self.len - full);
+        }
+        self.rewind();
+    }
+
+    /// Starts a later walk over the whole order.
+    pub(crate) fn rewind(&mut self) {
+        self.kept = 0;
+        self.position = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::ptr::NonNull;
+
+    use super::{CHUNK, Lookahead};
+    use crate::header::GcLinks;
+
+    fn order(lookahead: &Lookahead) -> Vec<i32> {
+        (0..lookahead.len())
+            .map(|i| lookahead.get(i).unwrap())
+            .collect()
+    }
+
+    /// A later walk that skips objects gone from its list, meets one the
+    /// first walk did not, and keeps every other object: the kept ones, in
+    /// their order, are what the next walk follows.
+    #[test]
+    fn a_walk_keeps_what_it_passed_in_order() {
+        let n = if cfg!(miri) { 40 } else { CHUNK + 40 };
+        let links: Vec<GcLinks> = (0..n + 1).map(|_| GcLinks::unlinked()).collect();
+        let at = |i: usize| NonNull::from(&links[i]);
+        let mut lookahead = Lookahead::new();
+        for i in 0..n {
+            lookahead.record(at(i));
+        }
+        assert_eq!(lookahead.len(), n);
+        let mut kept = Vec::new();
+        for i in 0..n {
+            if i % 7 == 3 {
+                continue; // left the list since the first walk
+            }
+            lookahead.follow(at(i));
+            if i == n / 2 {
+                lookahead.follow(at(n)); // not met by the first walk
+            }
+            if i % 2 == 0 {
+                lookahead.keep(at(i));
+                kept.push(at(i));
+            }
+        }
+        assert_eq!(lookahead.position, n);
+        lookahead.start_over();
+        let expected: Vec<i32> = kept.iter().map(|&k| lookahead.encode(k.as_ptr())).collect();
+        assert_eq!(order(&lookahead), expected);
+        assert!(!expected.contains(&super::FAR));
+        for &node in &kept {
+            lookahead.follow(node);
+        }
+        assert_eq!(lookahead.position, kept.len());
+    }
+}
