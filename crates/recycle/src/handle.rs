@@ -353,8 +353,9 @@ impl<T: ?Sized> Deref for Gc<T> {
 fn deref_of_destroyed_value(type_name: fn() -> &'static str) -> ! {
     panic!(
         "dereferenced a Gc<{}> whose value the cycle collector already destroyed; \
-         this happens in a Drop impl of a value in a garbage cycle: use Gc::try_deref \
-         there, or do that work before the cycle is dropped",
+         this happens in a Drop impl of a value in a garbage cycle (use Gc::try_deref \
+         there, or do that work before the cycle is dropped), or in a Trace impl that \
+         reads through its handles (it should only report them)",
         type_name()
     )
 }

@@ -229,6 +229,9 @@ pub(crate) enum TraceAction {
     CycleScan { members_before: u32 },
     /// The incremental cycle's mark: everything reported is reachable.
     CycleMark { todo: *const GcList },
+    /// A walk is about to handle the objects reported: start loading them
+    /// into the cache (`collector::lookahead`). Nothing else happens.
+    Prefetch,
 }
 
 /// Passed to [`Trace::trace`]; receives the handles a value reports.
@@ -274,6 +277,10 @@ impl Tracer {
         self.moved_back
     }
 
+    pub(crate) fn action(&self) -> &TraceAction {
+        &self.action
+    }
+
     pub(crate) fn into_action(self) -> TraceAction {
         self.action
     }
@@ -304,6 +311,10 @@ impl Tracer {
 
     /// One reported handle, to the object with header `target`.
     pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
+        if let TraceAction::Prefetch = self.action {
+            crate::collector::lookahead::prefetch_object(target);
+            return;
+        }
         if let TraceAction::Referents(found) = &mut self.action {
             // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
             found.push(unsafe { GcAny::from_header(target) });
@@ -405,7 +416,7 @@ impl Tracer {
                 }
                 links.set_cycle_marked();
             }
-            TraceAction::Referents(_) => unreachable!("handled above"),
+            TraceAction::Referents(_) | TraceAction::Prefetch => unreachable!("handled above"),
         }
     }
 }

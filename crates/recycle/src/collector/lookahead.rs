@@ -14,8 +14,12 @@
 //!   prefetch several objects ahead, and their misses overlap each other.
 
 use core::ptr::{self, NonNull};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::header::GcLinks;
+use crate::header::{GcHeader, GcLinks, LINKS_SIZE};
+use crate::trace::{TraceAction, Tracer};
+
+use super::list::{GcList, object_header};
 
 /// Starts loading the object after `node` into the cache, while the caller
 /// works on `node`.
@@ -24,6 +28,86 @@ pub(crate) fn prefetch_next(node: NonNull<GcLinks>) {
     // SAFETY: a live object's links (the caller walks a well-formed list).
     let next = unsafe { node.as_ref() }.next();
     prefetch(next);
+}
+
+/// Starts loading the objects that `node`'s value references, by running
+/// its `trace` with a tracer that only prefetches: a walk calls it on an
+/// object it will handle a few steps later, so that by then the targets
+/// (anywhere in memory) are in cache. `trace` code reads the value itself
+/// (a `Vec`'s buffer, say), which the collector cannot prefetch otherwise.
+///
+/// # Safety
+///
+/// - `node` is a live tracked object with an initialized value, and the
+///   caller copes with whatever its `trace` does (as for any `trace` call).
+#[inline]
+pub(crate) unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
+    debug_assert!(matches!(tracer.action(), TraceAction::Prefetch));
+    tracer.set_current(node);
+    // SAFETY: per the contract.
+    unsafe {
+        let header = object_header(node);
+        (header.as_ref().vtable().trace)(header, tracer);
+    }
+}
+
+/// How many objects ahead of the one being handled a walk runs `trace`
+/// to prefetch what handling it will touch (see [`prefetch_and_pass`]).
+pub(crate) const RUNNER_DISTANCE: usize = 5;
+
+/// Prefetches the referents of `runner` (unless it is the end of `list`)
+/// and returns the next object of the list.
+///
+/// The `trace` call runs user code, outside the collector's tracing (so
+/// handles it drops are dropped at once, as a `Drop` would): a panic in it
+/// (say, from dereferencing a handle to garbage already deleted) ends the
+/// prefetching and goes to `first_panic`, to reach the caller afterwards.
+pub(crate) fn prefetch_and_pass(
+    list: &GcList,
+    runner: *const GcLinks,
+    prefetcher: &mut Option<Tracer>,
+    first_panic: &mut Option<super::PanicPayload>,
+) -> *const GcLinks {
+    if list.is_end(runner) {
+        return runner;
+    }
+    // SAFETY: not the sentinel, so a live object of the list.
+    let node = unsafe { NonNull::new_unchecked(runner.cast_mut()) };
+    if let Some(tracer) = prefetcher {
+        // SAFETY: a live tracked object with an intact value (the caller's
+        // list holds only such objects).
+        let traced = catch_unwind(AssertUnwindSafe(|| unsafe {
+            prefetch_referents(node, tracer)
+        }));
+        if let Err(payload) = traced {
+            first_panic.get_or_insert(payload);
+            *prefetcher = None;
+        }
+    }
+    // SAFETY: as above.
+    unsafe { node.as_ref() }.next()
+}
+
+/// A cache hint for the object with header `header`: its header, and its
+/// links if it has any (just before the header).
+#[inline(always)]
+pub(crate) fn prefetch_object(header: NonNull<GcHeader>) {
+    let at = header.as_ptr().cast::<GcLinks>();
+    prefetch_line(at);
+    prefetch_line(at.wrapping_byte_sub(LINKS_SIZE));
+}
+
+/// A cache hint for the line at `at`.
+#[inline(always)]
+fn prefetch_line(at: *const GcLinks) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    // SAFETY: as in `prefetch`.
+    unsafe {
+        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let _ = at;
 }
 
 /// A cache hint for the object whose links are at `links`: its first two

@@ -629,3 +629,54 @@ fn borrow_held_across_collect_while_a_trace_lies() {
     weak.upgrade().unwrap().me.borrow_mut().take();
     assert_eq!(tally.dropped(), 1);
 }
+
+/// A wrong `Trace`: it reads through its handle before reporting it.
+struct ReadsThrough {
+    id: usize,
+    next: RefCell<Option<Gc<ReadsThrough>>>,
+    _token: Token,
+}
+
+impl Trace for ReadsThrough {
+    // SAFETY: `trace` reports exactly the one handle the value owns (it
+    // reads through it first, which is wrong but breaks no count).
+    const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
+    fn trace(&self, tracer: &mut Tracer) {
+        if let Some(next) = self.next.borrow().as_ref() {
+            std::hint::black_box(next.id); // panics once `next` is destroyed
+        }
+        self.next.trace(tracer);
+    }
+}
+
+#[test]
+fn trace_that_reads_through_its_handles_during_deletion() {
+    // `delete_garbage` runs `trace` on the object a few places ahead of the
+    // one it deletes, to prefetch what deleting that one will touch. At the
+    // end of this ring, that object's neighbour is already destroyed: its
+    // wrong `trace` panics. The panic reaches the caller once every object
+    // is freed, and nothing is freed twice.
+    let tally = Tally::new();
+    let n = 12;
+    let ring: Vec<Gc<ReadsThrough>> = (0..n)
+        .map(|id| {
+            Gc::new(ReadsThrough {
+                id,
+                next: RefCell::new(None),
+                _token: tally.token(),
+            })
+        })
+        .collect();
+    for (i, node) in ring.iter().enumerate() {
+        *node.next.borrow_mut() = Some(ring[(i + 1) % n].clone());
+    }
+    drop(ring);
+    let payload = catch_unwind(AssertUnwindSafe(gc::collect)).expect_err("the wrong trace panics");
+    assert!(
+        panic_message(&*payload).contains("already destroyed"),
+        "{}",
+        panic_message(&*payload)
+    );
+    assert_eq!(tally.dropped(), n, "every object freed");
+    assert_eq!(gc::collect(), 0);
+}
