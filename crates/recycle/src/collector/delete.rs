@@ -8,10 +8,9 @@ use crate::header::survive_into;
 use super::PanicPayload;
 use super::debug;
 use super::list::{GcList, object_header, unlink};
-use super::lookahead::{Lookahead, RUNNER_DISTANCE, prefetch_and_pass};
+use super::lookahead::{Lookahead, Runner};
 use crate::any::GcAny;
 use crate::heap::Heap;
-use crate::trace::{TraceAction, Tracer};
 
 /// Drops the value of every object in `unreachable`, one at a time. Dropping
 /// the values drops the handles that formed the cycles, and the objects are
@@ -55,22 +54,13 @@ pub(crate) fn delete_garbage(
     let mut uncollectable = 0;
     let still_referenced = GcList::new();
     let mut first_panic = None;
-    // `trace` runs on the object RUNNER_DISTANCE places ahead of the one
-    // being deleted, to prefetch what deleting it will touch. Objects ahead
-    // are intact: only the one being deleted leaves the list (the others
-    // are held, and the collector's flags keep them where they are).
-    let mut prefetcher = Some(Tracer::new(TraceAction::Prefetch));
-    let mut runner = unreachable.first_or_end();
-    for _ in 0..RUNNER_DISTANCE {
-        runner = prefetch_and_pass(unreachable, runner, &mut prefetcher, &mut first_panic);
-    }
+    // SAFETY: `unreachable` holds intact garbage, and only the object being
+    // deleted leaves it (the others are held, and the collector's flags
+    // keep them where they are).
+    let mut runner = unsafe { Runner::start(unreachable, Some(&mut first_panic)) };
     while let Some(links) = unreachable.first() {
         lookahead.follow(links);
-        if core::ptr::eq(runner, links.as_ptr()) {
-            // SAFETY: a live object of the list.
-            runner = unsafe { links.as_ref() }.next();
-        }
-        runner = prefetch_and_pass(unreachable, runner, &mut prefetcher, &mut first_panic);
+        runner.step(unreachable, links, Some(&mut first_panic));
         // SAFETY: `links` is a live object of the list (held).
         let header = unsafe { object_header(links) };
         // SAFETY: as above; unlinking first means nothing else can find it

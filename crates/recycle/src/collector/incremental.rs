@@ -44,7 +44,7 @@ use std::time::Instant;
 use super::debug::DebugFlags;
 use super::deduce::{Members, StopDeferring};
 use super::list::{GcList, object_header, unlink};
-use super::lookahead::{Lookahead, prefetch_next};
+use super::lookahead::{Lookahead, Runner, prefetch_next};
 use super::stats::{CollectionInfo, Phase, run_callbacks};
 use super::{ClearOnExit, PanicPayload, RestoreOnPanic, clear_new_flags, collect_region};
 use super::{destroy_deferred, end_collection, generations};
@@ -324,12 +324,17 @@ fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
 /// object that left is no longer scanned: edges to it change nothing.)
 fn mark(cycle: &OldCycle, old: &GcList, budget: usize, lookahead: &mut Lookahead) -> usize {
     let mut tracer = Tracer::new(TraceAction::CycleMark { todo: &cycle.todo });
+    // SAFETY: the cycle's lists hold live tracked objects with values; only
+    // the object being handled leaves `todo` (tentative ones that get marked
+    // are appended).
+    let mut runner = unsafe { Runner::start(&cycle.todo, None) };
     let mut handled = 0;
     while handled < budget {
         let Some(links) = cycle.todo.first() else {
             break;
         };
         lookahead.follow(links);
+        runner.step(&cycle.todo, links, None);
         // SAFETY: the cycle's lists hold live tracked objects.
         let l = unsafe { links.as_ref() };
         // SAFETY: as above; the target lists are the cycle's.

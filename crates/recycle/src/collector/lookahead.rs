@@ -19,6 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::header::{GcHeader, GcLinks, LINKS_SIZE};
 use crate::trace::{TraceAction, Tracer};
 
+use super::PanicPayload;
 use super::list::{GcList, object_header};
 
 /// Starts loading the object after `node` into the cache, while the caller
@@ -30,18 +31,99 @@ pub(crate) fn prefetch_next(node: NonNull<GcLinks>) {
     prefetch(next);
 }
 
-/// Starts loading the objects that `node`'s value references, by running
-/// its `trace` with a tracer that only prefetches: a walk calls it on an
-/// object it will handle a few steps later, so that by then the targets
-/// (anywhere in memory) are in cache. `trace` code reads the value itself
-/// (a `Vec`'s buffer, say), which the collector cannot prefetch otherwise.
+/// How many objects ahead of the one being handled a [`Runner`] is.
+const RUNNER_DISTANCE: usize = 5;
+
+/// A cursor a few objects ahead of a walk that takes objects off the front
+/// of a list: it runs each object's `trace` with a tracer that only
+/// prefetches, so that by the time the walk handles the object, what its
+/// value references (anywhere in memory) is in cache. `trace` code reads
+/// the value itself (a `Vec`'s buffer, say), which the collector cannot
+/// prefetch otherwise.
+///
+/// The objects ahead must stay in the list, intact, until the walk reaches
+/// them: only the object being handled may leave it (objects may be
+/// appended).
+pub(crate) struct Runner {
+    at: *const GcLinks,
+    tracer: Option<Tracer>,
+}
+
+impl Runner {
+    /// Starts on `list`, running ahead of its first object.
+    ///
+    /// # Safety
+    ///
+    /// - `list` holds live tracked objects with initialized values, and
+    ///   stays as described above while the runner is used.
+    pub(crate) unsafe fn start(
+        list: &GcList,
+        mut catch: Option<&mut Option<PanicPayload>>,
+    ) -> Runner {
+        let mut runner = Runner {
+            at: list.first_or_end(),
+            tracer: Some(Tracer::new(TraceAction::Prefetch)),
+        };
+        for _ in 0..RUNNER_DISTANCE {
+            runner.pass(list, catch.as_deref_mut());
+        }
+        runner
+    }
+
+    /// The walk is about to handle `current`, the first object of `list`:
+    /// prefetches for the object `RUNNER_DISTANCE` places after it.
+    ///
+    /// `trace` runs user code. With `catch`, a panic in it ends the
+    /// prefetching and goes to `catch` (for walks outside the collector's
+    /// tracing, where handles `trace` drops are dropped at once, as a
+    /// `Drop` would drop them, and where a `trace` that reads through a
+    /// handle may meet garbage already deleted). Without it, the panic
+    /// unwinds, as one from the walk's own `trace` calls would.
+    pub(crate) fn step(
+        &mut self,
+        list: &GcList,
+        current: NonNull<GcLinks>,
+        catch: Option<&mut Option<PanicPayload>>,
+    ) {
+        if ptr::eq(self.at, current.as_ptr()) {
+            // SAFETY: a live object of the list (the caller's).
+            self.at = unsafe { current.as_ref() }.next();
+        }
+        self.pass(list, catch);
+    }
+
+    fn pass(&mut self, list: &GcList, catch: Option<&mut Option<PanicPayload>>) {
+        if list.is_end(self.at) {
+            return;
+        }
+        // SAFETY: not the sentinel, so a live object of the list.
+        let node = unsafe { NonNull::new_unchecked(self.at.cast_mut()) };
+        if let Some(tracer) = &mut self.tracer {
+            // SAFETY: a live tracked object with an intact value (see
+            // `start`); its `trace` is called as the collector calls any.
+            let mut run = || unsafe { prefetch_referents(node, tracer) };
+            match catch {
+                None => run(),
+                Some(first_panic) => {
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(run)) {
+                        first_panic.get_or_insert(payload);
+                        self.tracer = None;
+                    }
+                }
+            }
+        }
+        // SAFETY: as above.
+        self.at = unsafe { node.as_ref() }.next();
+    }
+}
+
+/// Runs `node`'s `trace` with a prefetching tracer.
 ///
 /// # Safety
 ///
-/// - `node` is a live tracked object with an initialized value, and the
-///   caller copes with whatever its `trace` does (as for any `trace` call).
+/// - `node` is a live tracked object with an initialized value.
 #[inline]
-pub(crate) unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
+unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
     debug_assert!(matches!(tracer.action(), TraceAction::Prefetch));
     tracer.set_current(node);
     // SAFETY: per the contract.
@@ -49,43 +131,6 @@ pub(crate) unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tra
         let header = object_header(node);
         (header.as_ref().vtable().trace)(header, tracer);
     }
-}
-
-/// How many objects ahead of the one being handled a walk runs `trace`
-/// to prefetch what handling it will touch (see [`prefetch_and_pass`]).
-pub(crate) const RUNNER_DISTANCE: usize = 5;
-
-/// Prefetches the referents of `runner` (unless it is the end of `list`)
-/// and returns the next object of the list.
-///
-/// The `trace` call runs user code, outside the collector's tracing (so
-/// handles it drops are dropped at once, as a `Drop` would): a panic in it
-/// (say, from dereferencing a handle to garbage already deleted) ends the
-/// prefetching and goes to `first_panic`, to reach the caller afterwards.
-pub(crate) fn prefetch_and_pass(
-    list: &GcList,
-    runner: *const GcLinks,
-    prefetcher: &mut Option<Tracer>,
-    first_panic: &mut Option<super::PanicPayload>,
-) -> *const GcLinks {
-    if list.is_end(runner) {
-        return runner;
-    }
-    // SAFETY: not the sentinel, so a live object of the list.
-    let node = unsafe { NonNull::new_unchecked(runner.cast_mut()) };
-    if let Some(tracer) = prefetcher {
-        // SAFETY: a live tracked object with an intact value (the caller's
-        // list holds only such objects).
-        let traced = catch_unwind(AssertUnwindSafe(|| unsafe {
-            prefetch_referents(node, tracer)
-        }));
-        if let Err(payload) = traced {
-            first_panic.get_or_insert(payload);
-            *prefetcher = None;
-        }
-    }
-    // SAFETY: as above.
-    unsafe { node.as_ref() }.next()
 }
 
 /// A cache hint for the object with header `header`: its header, and its
