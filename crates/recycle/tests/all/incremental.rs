@@ -77,9 +77,9 @@ fn automatic_full_collections_run_in_bounded_steps() {
     drop(steps);
     assert!(infos.len() >= 2, "a scan step and a mark step: {infos:?}");
     // Each step handles at most its budget: 1/8 of the members, at least
-    // 4096 and at most 65536.
+    // 4096 and at most 32768.
     let members = live.len() + keep.len() + size(3_000, 50);
-    let budget = members.div_ceil(8).clamp(4096, 65536);
+    let budget = members.div_ceil(8).clamp(4096, 32768);
     assert!(
         infos.iter().all(|i| i.candidates <= budget),
         "a step over its budget: {infos:?}"
