@@ -9,7 +9,7 @@ use crate::heap::Heap;
 use crate::trace::{TraceAction, Tracer};
 
 use super::list::{GcList, object_header, unlink};
-use super::lookahead::{Lookahead, prefetch_next};
+use super::lookahead::{Lookahead, Runner};
 
 /// Splits `young` into reachable objects (left in `young`) and unreachable ones
 /// (moved to `unreachable`):
@@ -229,13 +229,17 @@ fn subtract_refs(
         first_epoch,
         gather_into: gather.then_some(young as *const GcList),
     });
+    // SAFETY: `young` holds live tracked objects with values, and nothing
+    // leaves it while it is walked; a panic in the runner's `trace` calls
+    // unwinds as one in the walk's own would.
+    let mut runner = unsafe { Runner::start(young, None) };
     let mut walked = 0;
     let mut node = young.first_or_end();
     while !young.is_end(node) {
         // SAFETY: not the sentinel, so a live tracked object in `young`.
         let links = unsafe { NonNull::new_unchecked(node.cast_mut()) };
         walked += 1;
-        prefetch_next(links);
+        runner.step(young, links, None);
         lookahead.record(links);
         update_refs(links);
         tracer.set_current(links);

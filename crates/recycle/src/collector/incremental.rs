@@ -44,7 +44,7 @@ use std::time::Instant;
 use super::debug::DebugFlags;
 use super::deduce::{Members, StopDeferring};
 use super::list::{GcList, object_header, unlink};
-use super::lookahead::{Lookahead, Runner, prefetch_next};
+use super::lookahead::{Lookahead, Runner};
 use super::stats::{CollectionInfo, Phase, run_callbacks};
 use super::{ClearOnExit, PanicPayload, RestoreOnPanic, clear_new_flags, collect_region};
 use super::{destroy_deferred, end_collection, generations};
@@ -299,12 +299,15 @@ fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
     let mut tracer = Tracer::new(TraceAction::CycleScan {
         members_before: cycle.members_before.get(),
     });
+    // SAFETY: the cycle's lists hold live tracked objects with values; only
+    // the object being scanned leaves `todo`.
+    let mut runner = unsafe { Runner::start(&cycle.todo, None) };
     let mut handled = 0;
     while handled < budget {
         let Some(links) = cycle.todo.first() else {
             break;
         };
-        prefetch_next(links);
+        runner.step(&cycle.todo, links, None);
         lookahead.record(links);
         // SAFETY: the cycle's lists hold live tracked objects with values.
         unsafe {

@@ -6,12 +6,17 @@
 //! step then waits for a full cache miss that nothing else overlaps, and a
 //! walk costs about that miss per object, whatever the work done.
 //!
-//! Two remedies, both mere hints to the CPU:
-//! - [`prefetch_next`]: start loading the next object while working on the
-//!   current one (its misses and the next object's then overlap);
+//! The work on each object adds misses of its own: its value, a `Vec`
+//! buffer behind it, the objects it references. Two remedies, both mere
+//! hints to the CPU:
+//! - [`Runner`]: a scout chases the `next` pointers ten objects ahead of the
+//!   walk, prefetching each object one step before it reads it, and five
+//!   objects ahead, each object's `trace` runs with a tracer that only
+//!   prefetches what the value references. The chain of misses is the
+//!   scout's, overlapped with the work behind it;
 //! - [`Lookahead`]: the first walk of a collection notes the order in which
 //!   it met the objects, so that the later walks over the same objects
-//!   prefetch several objects ahead, and their misses overlap each other.
+//!   prefetch ten objects ahead without chasing anything.
 
 use core::ptr::{self, NonNull};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -22,17 +27,11 @@ use crate::trace::{TraceAction, Tracer};
 use super::PanicPayload;
 use super::list::{GcList, object_header};
 
-/// Starts loading the object after `node` into the cache, while the caller
-/// works on `node`.
-#[inline(always)]
-pub(crate) fn prefetch_next(node: NonNull<GcLinks>) {
-    // SAFETY: a live object's links (the caller walks a well-formed list).
-    let next = unsafe { node.as_ref() }.next();
-    prefetch(next);
-}
-
-/// How many objects ahead of the one being handled a [`Runner`] is.
+/// How many objects ahead of the one being handled a [`Runner`] traces.
 const RUNNER_DISTANCE: usize = 5;
+
+/// How many objects further ahead its scout prefetches.
+const SCOUT_DISTANCE: usize = 5;
 
 /// A cursor a few objects ahead of a walk that takes objects off the front
 /// of a list: it runs each object's `trace` with a tracer that only
@@ -41,11 +40,17 @@ const RUNNER_DISTANCE: usize = 5;
 /// the value itself (a `Vec`'s buffer, say), which the collector cannot
 /// prefetch otherwise.
 ///
+/// Further ahead, a *scout* follows the `next` pointers and prefetches each
+/// object one step before the scout needs it: the chain of cache misses
+/// that any walk over a linked list waits for is then paid by the scout,
+/// overlapped with the work on the objects behind it.
+///
 /// The objects ahead must stay in the list, intact, until the walk reaches
 /// them: only the object being handled may leave it (objects may be
-/// appended).
+/// appended; the runner does not look at those once it reached the end).
 pub(crate) struct Runner {
     at: *const GcLinks,
+    scout: *const GcLinks,
     tracer: Option<Tracer>,
 }
 
@@ -60,10 +65,15 @@ impl Runner {
         list: &GcList,
         mut catch: Option<&mut Option<PanicPayload>>,
     ) -> Runner {
+        let first = list.first_or_end();
         let mut runner = Runner {
-            at: list.first_or_end(),
+            at: first,
+            scout: first,
             tracer: Some(Tracer::new(TraceAction::Prefetch)),
         };
+        for _ in 0..RUNNER_DISTANCE + SCOUT_DISTANCE {
+            runner.advance_scout(list);
+        }
         for _ in 0..RUNNER_DISTANCE {
             runner.pass(list, catch.as_deref_mut());
         }
@@ -89,7 +99,22 @@ impl Runner {
             // SAFETY: a live object of the list (the caller's).
             self.at = unsafe { current.as_ref() }.next();
         }
+        if ptr::eq(self.scout, current.as_ptr()) {
+            // SAFETY: as above.
+            self.scout = unsafe { current.as_ref() }.next();
+        }
+        self.advance_scout(list);
         self.pass(list, catch);
+    }
+
+    fn advance_scout(&mut self, list: &GcList) {
+        if list.is_end(self.scout) {
+            return;
+        }
+        // SAFETY: not the sentinel, so a live object of the list (its line
+        // was prefetched one step ago).
+        self.scout = unsafe { (*self.scout).next() };
+        prefetch(self.scout);
     }
 
     fn pass(&mut self, list: &GcList, catch: Option<&mut Option<PanicPayload>>) {
