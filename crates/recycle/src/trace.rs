@@ -230,9 +230,15 @@ pub(crate) enum TraceAction {
     /// The incremental cycle's mark: everything reported is reachable.
     CycleMark { todo: *const GcList },
     /// A walk is about to handle the objects reported: start loading them
-    /// into the cache (`collector::lookahead`). Nothing else happens.
-    Prefetch,
+    /// into the cache (`collector::lookahead`), counting those `far` from
+    /// the object traced. Nothing else happens.
+    Prefetch { far: usize },
 }
+
+/// For `TraceAction::Prefetch`: a target closer than this to the object
+/// traced is probably in cache already (or on its way: hardware prefetchers
+/// follow such strides).
+const NEAR: usize = 4096;
 
 /// Passed to [`Trace::trace`]; receives the handles a value reports.
 ///
@@ -281,6 +287,15 @@ impl Tracer {
         &self.action
     }
 
+    /// `Prefetch`: how many of the targets reported since the last call
+    /// were far from the object traced (and resets the count).
+    pub(crate) fn take_far_visits(&mut self) -> usize {
+        match &mut self.action {
+            TraceAction::Prefetch { far } => core::mem::take(far),
+            _ => 0,
+        }
+    }
+
     pub(crate) fn into_action(self) -> TraceAction {
         self.action
     }
@@ -311,7 +326,10 @@ impl Tracer {
 
     /// One reported handle, to the object with header `target`.
     pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
-        if let TraceAction::Prefetch = self.action {
+        if let TraceAction::Prefetch { far } = &mut self.action {
+            if target.addr().get().abs_diff(self.current.addr()) > NEAR {
+                *far += 1;
+            }
             crate::collector::lookahead::prefetch_object(target);
             return;
         }
@@ -416,7 +434,9 @@ impl Tracer {
                 }
                 links.set_cycle_marked();
             }
-            TraceAction::Referents(_) | TraceAction::Prefetch => unreachable!("handled above"),
+            TraceAction::Referents(_) | TraceAction::Prefetch { .. } => {
+                unreachable!("handled above")
+            }
         }
     }
 }

@@ -52,7 +52,18 @@ pub(crate) struct Runner {
     at: *const GcLinks,
     scout: *const GcLinks,
     tracer: Option<Tracer>,
+    /// Objects traced in a row whose targets were all near them.
+    near_streak: usize,
+    /// Objects passed without tracing since the last one traced.
+    skipped: usize,
 }
+
+/// After this many objects in a row whose targets were all near them (in
+/// cache already, or followed by the hardware's own prefetchers), a
+/// [`Runner`] traces only one object in `SAMPLE_EVERY`, until one of those
+/// has a far target: on such a heap the second `trace` is pure cost.
+const QUIET_AFTER: usize = 32;
+const SAMPLE_EVERY: usize = 16;
 
 impl Runner {
     /// Starts on `list`, running ahead of its first object.
@@ -69,7 +80,9 @@ impl Runner {
         let mut runner = Runner {
             at: first,
             scout: first,
-            tracer: Some(Tracer::new(TraceAction::Prefetch)),
+            tracer: Some(Tracer::new(TraceAction::Prefetch { far: 0 })),
+            near_streak: 0,
+            skipped: 0,
         };
         for _ in 0..RUNNER_DISTANCE + SCOUT_DISTANCE {
             runner.advance_scout(list);
@@ -123,6 +136,15 @@ impl Runner {
         }
         // SAFETY: not the sentinel, so a live object of the list.
         let node = unsafe { NonNull::new_unchecked(self.at.cast_mut()) };
+        if self.near_streak >= QUIET_AFTER {
+            self.skipped += 1;
+            if self.skipped < SAMPLE_EVERY {
+                // SAFETY: as above.
+                self.at = unsafe { node.as_ref() }.next();
+                return;
+            }
+            self.skipped = 0;
+        }
         if let Some(tracer) = &mut self.tracer {
             // SAFETY: a live tracked object with an intact value (see
             // `start`); its `trace` is called as the collector calls any.
@@ -137,6 +159,13 @@ impl Runner {
                 }
             }
         }
+        if let Some(tracer) = &mut self.tracer {
+            if tracer.take_far_visits() > 0 {
+                self.near_streak = 0;
+            } else {
+                self.near_streak += 1;
+            }
+        }
         // SAFETY: as above.
         self.at = unsafe { node.as_ref() }.next();
     }
@@ -149,7 +178,7 @@ impl Runner {
 /// - `node` is a live tracked object with an initialized value.
 #[inline]
 unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
-    debug_assert!(matches!(tracer.action(), TraceAction::Prefetch));
+    debug_assert!(matches!(tracer.action(), TraceAction::Prefetch { .. }));
     tracer.set_current(node);
     // SAFETY: per the contract.
     unsafe {
