@@ -43,16 +43,16 @@ fn demo_prints_the_real_counts_and_frees_the_cycle() {
         "finalized once"
     );
     // Part 9: the allocator's table and a tracemalloc top 5 whose first line
-    // is the linked list's allocation site (1,999 cells of 80 bytes).
+    // is the linked list's allocation site (1,999 cells of 72 bytes).
     assert!(out.contains("Small block threshold = 512"), "{out}");
     let top = out.find("top 5 lines by size").unwrap();
     let first = out[top..].lines().nth(1).unwrap();
     assert!(
-        first.contains("src/demo.rs:") && first.ends_with("count=1999, average=80 B"),
+        first.contains("src/demo.rs:") && first.ends_with("count=1999, average=72 B"),
         "{first}"
     );
     assert!(
-        out.contains("recycle::demo::TreeNode: size=93.8 KiB, count=1001"),
+        out.contains("recycle::demo::TreeNode: size=86.0 KiB, count=1001"),
         "{out}"
     );
     assert!(out.contains("gc::collect() frees the list: 2000"), "{out}");

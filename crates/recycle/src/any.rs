@@ -48,14 +48,20 @@ impl GcAny {
         unsafe { self.header.as_ref() }
     }
 
+    fn vtable(&self) -> &'static crate::gc_box::VTable {
+        // SAFETY: a strong handle keeps the allocation alive; its pointer
+        // has provenance over all of it.
+        unsafe { crate::header::vtable(self.header) }
+    }
+
     /// The name of the object's type, as `core::any::type_name`.
     pub fn type_name(&self) -> &'static str {
-        (self.header().vtable().type_name)()
+        (self.vtable().type_name)()
     }
 
     /// Is the object's type `T`?
     pub fn is<T: 'static>(&self) -> bool {
-        (self.header().vtable().type_id)() == TypeId::of::<T>()
+        (self.vtable().type_id)() == TypeId::of::<T>()
     }
 
     /// A `Gc<T>` to the object, if its type is `T`.

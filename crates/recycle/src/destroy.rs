@@ -269,7 +269,8 @@ enum Finalized {
 unsafe fn run_finalizer<O: Ops>(header: NonNull<GcHeader>) -> Finalized {
     // SAFETY: per the contract, a live object.
     let h = unsafe { header.as_ref() };
-    let Some(finalize) = O::finalizer(h) else {
+    // SAFETY: per the contract.
+    let Some(finalize) = (unsafe { O::finalizer(header) }) else {
         return Finalized::Dead(None);
     };
     if h.is_dead() || h.is_finalized() {
@@ -320,7 +321,11 @@ pub(crate) trait Ops {
     /// Does the type have `GcLinks` (`MAY_CONTAIN_GC`)?
     fn tracked(header: &GcHeader) -> bool;
     /// The type's finalizer, if it has one.
-    fn finalizer(header: &GcHeader) -> Option<unsafe fn(NonNull<GcHeader>)>;
+    ///
+    /// # Safety
+    ///
+    /// - `header` is a live object's, with provenance over its allocation.
+    unsafe fn finalizer(header: NonNull<GcHeader>) -> Option<unsafe fn(NonNull<GcHeader>)>;
     /// Drops the value in place.
     ///
     /// # Safety
@@ -344,13 +349,14 @@ impl Ops for Erased {
         header.is_tracked_type()
     }
     #[inline(always)]
-    fn finalizer(header: &GcHeader) -> Option<unsafe fn(NonNull<GcHeader>)> {
-        header.vtable().finalize
+    unsafe fn finalizer(header: NonNull<GcHeader>) -> Option<unsafe fn(NonNull<GcHeader>)> {
+        // SAFETY: forwarded contract.
+        unsafe { crate::header::vtable(header) }.finalize
     }
     #[inline(always)]
     unsafe fn drop_value(header: NonNull<GcHeader>) {
         // SAFETY: forwarded contract.
-        unsafe { (header.as_ref().vtable().drop_value)(header) }
+        unsafe { (crate::header::vtable(header).drop_value)(header) }
     }
     #[inline(always)]
     unsafe fn deallocate(header: NonNull<GcHeader>) {
@@ -370,9 +376,10 @@ impl<T: Trace + 'static> Ops for Typed<T> {
         T::MAY_CONTAIN_GC
     }
     #[inline(always)]
-    fn finalizer(header: &GcHeader) -> Option<unsafe fn(NonNull<GcHeader>)> {
+    unsafe fn finalizer(header: NonNull<GcHeader>) -> Option<unsafe fn(NonNull<GcHeader>)> {
         if T::HAS_FINALIZER {
-            header.vtable().finalize
+            // SAFETY: forwarded contract.
+            unsafe { crate::header::vtable(header) }.finalize
         } else {
             None
         }

@@ -1,13 +1,19 @@
 //! The allocation behind a `Gc<T>`: `GcBox<T>` (header + value), the per-type
 //! [`VTable`] through which the collector handles type-erased objects, and
 //! allocation/deallocation with the `GcLinks` prefix for tracked types.
+//!
+//! A tracked object comes from a pool of its own type when it can
+//! (`alloc::allocate_typed_in`), whose header holds its vtable; otherwise it
+//! is *prefixed*: it carries its vtable in one more word (see `header`).
+//! Both layouts are computed at compile time; the header says which one an
+//! object has.
 
 use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::panic::Location;
 use core::ptr::NonNull;
 
-use crate::header::{GcHeader, GcLinks, LINKS_SIZE};
+use crate::header::{self, GcHeader, GcLinks, LINKS_OFFSET, tracked_prefix};
 use crate::heap::Heap;
 use crate::trace::{Trace, Tracer};
 
@@ -23,9 +29,11 @@ pub struct GcBox<T: ?Sized> {
 }
 
 /// What the collector needs to know about an object's concrete type.
+///
+/// Aligned to 16 bytes: the header keeps four bits in the low bits of a
+/// pointer to it.
+#[repr(align(16))]
 pub(crate) struct VTable {
-    /// `T::MAY_CONTAIN_GC`: the object has `GcLinks` and lives in a list.
-    pub(crate) tracked: bool,
     /// `T::TRUSTED.is_some()`: the edges its `trace` reports may be
     /// subtracted as references from inside the heap.
     pub(crate) trusted: bool,
@@ -42,37 +50,61 @@ pub(crate) struct VTable {
     pub(crate) type_name: fn() -> &'static str,
     /// `TypeId::of::<T>()`, for `GcAny::downcast`.
     pub(crate) type_id: fn() -> core::any::TypeId,
-    /// Layout of the whole allocation, prefix included.
+    /// Layout of the whole allocation, prefix included: of an untracked
+    /// object, or of a tracked one in a pool of its type.
     alloc_layout: Layout,
     /// Offset of the `GcHeader` from the start of the allocation.
     header_offset: usize,
+    /// The same for a prefixed tracked object (its vtable in the object).
+    prefixed_layout: Layout,
+    prefixed_header_offset: usize,
+}
+
+impl VTable {
+    /// The layout of an object with this vtable, and where its header is.
+    #[inline(always)]
+    fn layout(&self, prefixed: bool) -> (Layout, usize) {
+        if prefixed {
+            (self.prefixed_layout, self.prefixed_header_offset)
+        } else {
+            (self.alloc_layout, self.header_offset)
+        }
+    }
 }
 
 struct VTableFor<T>(PhantomData<T>);
 
 impl<T: Trace + 'static> VTableFor<T> {
     const BOX: Layout = Layout::new::<GcBox<T>>();
-    /// Tracked: `[padding][GcLinks][GcBox<T>]`, with the links right before the
-    /// header whatever `T`'s alignment is. Untracked: just `GcBox<T>`.
-    const HEADER_OFFSET: usize = if T::MAY_CONTAIN_GC {
-        let align = Self::BOX.align();
-        LINKS_SIZE.div_ceil(align) * align
-    } else {
-        0
-    };
-    const ALLOC: Layout = {
+    /// Where the header goes: after the prefix (for a tracked type, `next`
+    /// and `prev`, and the vtable if `prefixed`), rounded up to the box's
+    /// alignment so that the prefix ends right before the header.
+    const fn header_offset(prefixed: bool) -> usize {
+        if T::MAY_CONTAIN_GC {
+            let align = Self::BOX.align();
+            tracked_prefix(prefixed).div_ceil(align) * align
+        } else {
+            0
+        }
+    }
+    const fn layout(prefixed: bool) -> Layout {
         let align = if Self::BOX.align() > align_of::<GcLinks>() {
             Self::BOX.align()
         } else {
             align_of::<GcLinks>()
         };
-        match Layout::from_size_align(Self::HEADER_OFFSET + Self::BOX.size(), align) {
+        match Layout::from_size_align(Self::header_offset(prefixed) + Self::BOX.size(), align) {
             Ok(layout) => layout,
             Err(_) => panic!("Gc<T>: allocation layout overflows"),
         }
-    };
+    }
+    /// Untracked, or tracked in a pool of its own type.
+    const HEADER_OFFSET: usize = Self::header_offset(false);
+    const ALLOC: Layout = Self::layout(false);
+    /// Tracked with its vtable in the object.
+    const PREFIXED_HEADER_OFFSET: usize = Self::header_offset(true);
+    const PREFIXED_ALLOC: Layout = Self::layout(true);
     const VTABLE: VTable = VTable {
-        tracked: T::MAY_CONTAIN_GC,
         trusted: T::TRUSTED.is_some(),
         trace: trace_value::<T>,
         drop_value: drop_value::<T>,
@@ -86,6 +118,8 @@ impl<T: Trace + 'static> VTableFor<T> {
         type_id: core::any::TypeId::of::<T>,
         alloc_layout: Self::ALLOC,
         header_offset: Self::HEADER_OFFSET,
+        prefixed_layout: Self::PREFIXED_ALLOC,
+        prefixed_header_offset: Self::PREFIXED_HEADER_OFFSET,
     };
 }
 
@@ -128,49 +162,87 @@ pub(crate) fn vtable_of<T: Trace + 'static>() -> &'static VTable {
 pub(crate) fn allocate_uninit<T: Trace + 'static>(
     site: &'static Location<'static>,
 ) -> NonNull<GcBox<T>> {
-    init_box::<T>(crate::alloc::allocate(VTableFor::<T>::ALLOC), site)
+    crate::heap::with_heap(|heap| allocate_uninit_in::<T>(heap, site))
 }
 
 /// [`allocate_uninit`], with the heap already at hand.
+#[inline]
 pub(crate) fn allocate_uninit_in<T: Trace + 'static>(
     heap: &Heap,
     site: &'static Location<'static>,
 ) -> NonNull<GcBox<T>> {
-    init_box::<T>(crate::alloc::allocate_in(heap, VTableFor::<T>::ALLOC), site)
+    if T::MAY_CONTAIN_GC {
+        let key: *const () = (vtable_of::<T>() as *const VTable).cast();
+        if let Some(base) = crate::alloc::allocate_typed_in(heap, VTableFor::<T>::ALLOC, key) {
+            return init_box::<T>(base, false, site);
+        }
+        let base = crate::alloc::allocate_in(heap, VTableFor::<T>::PREFIXED_ALLOC);
+        return init_box::<T>(base, true, site);
+    }
+    init_box::<T>(
+        crate::alloc::allocate_in(heap, VTableFor::<T>::ALLOC),
+        false,
+        site,
+    )
 }
 
-/// Places the header (and links) in a fresh allocation; tells `tracemalloc`
-/// that `site` made it.
+/// Places the header (and links, and for a `prefixed` object its vtable)
+/// in a fresh allocation; tells `tracemalloc` that `site` made it.
 #[inline(always)]
 fn init_box<T: Trace + 'static>(
     base: NonNull<u8>,
+    prefixed: bool,
     site: &'static Location<'static>,
 ) -> NonNull<GcBox<T>> {
+    let (layout, offset) = vtable_of::<T>().layout(prefixed);
     if crate::tracemalloc::any_thread_tracing() {
         crate::tracemalloc::on_allocate(
             base.addr().get(),
-            VTableFor::<T>::ALLOC.size(),
+            layout.size(),
             core::any::type_name::<T>(),
             site,
         );
     }
-    // SAFETY: `header_offset` + size of the box is within the allocation.
-    let boxed: NonNull<GcBox<T>> = unsafe { base.byte_add(VTableFor::<T>::HEADER_OFFSET).cast() };
-    // SAFETY: fresh allocation, header field in bounds and aligned.
-    unsafe {
-        (&raw mut (*boxed.as_ptr()).header).write(GcHeader::new(vtable_of::<T>(), 0));
-    }
+    // SAFETY: `offset` + size of the box is within the allocation.
+    let boxed: NonNull<GcBox<T>> = unsafe { base.byte_add(offset).cast() };
     if T::MAY_CONTAIN_GC {
-        // SAFETY: tracked layout: the links occupy the LINKS_SIZE bytes just before
-        // the header, inside the allocation (HEADER_OFFSET >= LINKS_SIZE).
+        // SAFETY: tracked layout: the links end where the header begins (they
+        // share its first word), inside the allocation (offset >= the
+        // prefix); a prefixed object's vtable is the word before them.
         unsafe {
-            boxed
-                .byte_sub(LINKS_SIZE)
-                .cast::<GcLinks>()
-                .write(GcLinks::unlinked())
-        };
+            let links = boxed.byte_sub(LINKS_OFFSET).cast::<GcLinks>();
+            links.write(GcLinks::unlinked());
+            if prefixed {
+                links
+                    .byte_sub(size_of::<usize>())
+                    .cast::<*const VTable>()
+                    .write(vtable_of::<T>());
+            }
+        }
     }
+    let header = if T::MAY_CONTAIN_GC {
+        GcHeader::tracked(prefixed, 0)
+    } else {
+        GcHeader::untracked(vtable_of::<T>(), 0)
+    };
+    // SAFETY: fresh allocation, header field in bounds and aligned. (For a
+    // tracked object this overwrites the links' `gc_state`, which is the
+    // header's first word.)
+    unsafe { (&raw mut (*boxed.as_ptr()).header).write(header) };
     boxed
+}
+
+/// The layout of the allocation that holds `header`, and the header's offset
+/// in it.
+///
+/// # Safety
+///
+/// - `header` is the header of a not yet freed object, with provenance over
+///   its allocation.
+#[inline(always)]
+unsafe fn layout_of(header: NonNull<GcHeader>) -> (Layout, usize) {
+    // SAFETY: per the contract.
+    unsafe { header::vtable(header).layout(header.as_ref().is_prefixed()) }
 }
 
 /// The address of the allocation that holds `header` (what the allocator and
@@ -178,10 +250,11 @@ fn init_box<T: Trace + 'static>(
 ///
 /// # Safety
 ///
-/// - `header` is the header of a not yet freed object.
+/// - `header` is the header of a not yet freed object, with provenance over
+///   its allocation.
 pub(crate) unsafe fn allocation_address(header: NonNull<GcHeader>) -> usize {
-    // SAFETY: the header is still allocated (per the contract).
-    let offset = unsafe { header.as_ref() }.vtable().header_offset;
+    // SAFETY: per the contract.
+    let (_, offset) = unsafe { layout_of(header) };
     header.addr().get() - offset
 }
 
@@ -194,25 +267,35 @@ pub(crate) unsafe fn allocation_address(header: NonNull<GcHeader>) -> usize {
 ///   dropped or uninitialized, it is in no list, and `weak` reached 0.
 pub(crate) unsafe fn deallocate(header: NonNull<GcHeader>) {
     // SAFETY: the header is still allocated (not freed yet, per the contract).
-    let vtable = unsafe { header.as_ref() }.vtable();
-    // SAFETY: `header_offset` is how far `allocate_uninit` placed the header from
-    // the start of the allocation, and `alloc_layout` is the layout it used.
+    let (layout, offset) = unsafe { layout_of(header) };
+    // SAFETY: `offset` is how far `allocate_uninit` placed the header from
+    // the start of the allocation, and `layout` is the layout it used.
     unsafe {
-        let base = header.byte_sub(vtable.header_offset).cast::<u8>();
-        crate::alloc::deallocate(base, vtable.alloc_layout);
+        let base = header.byte_sub(offset).cast::<u8>();
+        crate::alloc::deallocate(base, layout);
     }
 }
 
-/// [`deallocate`] for a `GcBox<T>`, with the layout known at compile time.
+/// [`deallocate`] for a `GcBox<T>`, with the layouts known at compile time.
 ///
 /// # Safety
 ///
 /// - As [`deallocate`], and the object is a `GcBox<T>`.
 #[inline(always)]
 pub(crate) unsafe fn deallocate_typed<T: Trace + 'static>(header: NonNull<GcHeader>) {
+    // SAFETY: the header is still allocated.
+    let prefixed = T::MAY_CONTAIN_GC && unsafe { header.as_ref() }.is_prefixed();
+    let (layout, offset) = if prefixed {
+        (
+            VTableFor::<T>::PREFIXED_ALLOC,
+            VTableFor::<T>::PREFIXED_HEADER_OFFSET,
+        )
+    } else {
+        (VTableFor::<T>::ALLOC, VTableFor::<T>::HEADER_OFFSET)
+    };
     // SAFETY: as `deallocate`, with `T`'s constants for the offset and layout.
     unsafe {
-        let base = header.byte_sub(VTableFor::<T>::HEADER_OFFSET).cast::<u8>();
-        crate::alloc::deallocate(base, VTableFor::<T>::ALLOC);
+        let base = header.byte_sub(offset).cast::<u8>();
+        crate::alloc::deallocate(base, layout);
     }
 }

@@ -322,7 +322,7 @@ impl<T: ?Sized> Drop for Gc<T> {
         if self.header().dec_strong() == 0 {
             // SAFETY: this was the last strong handle; `destroy` is the
             // object's own type's destructor.
-            unsafe { (self.header().vtable().destroy)(self.header_ptr()) }
+            unsafe { (crate::header::vtable(self.header_ptr()).destroy)(self.header_ptr()) }
         } else {
             // The only way a cycle can become garbage (see `generations`).
             // SAFETY: this handle's pointer, to a live object.
@@ -340,7 +340,10 @@ impl<T: ?Sized> Deref for Gc<T> {
     #[inline]
     fn deref(&self) -> &T {
         if self.header().is_dead() {
-            deref_of_destroyed_value(self.header().vtable().type_name)
+            deref_of_destroyed_value(
+                // SAFETY: a live handle's pointer, to a live allocation.
+                unsafe { crate::header::vtable(self.header_ptr()) }.type_name,
+            )
         }
         // SAFETY: not dead, and a live handle keeps the value alive.
         unsafe { &(*self.ptr.as_ptr()).value }

@@ -1,65 +1,86 @@
 //! The per-object header: the only file that knows the bit layout.
 //!
-//! Every allocation made by [`Gc::new`](crate::Gc::new) looks like this:
+//! Every allocation made by [`Gc::new`](crate::Gc::new) looks like one of
+//! these (`Gc` and `Weak` point to the `GcHeader`, marked `>`):
 //!
 //! ```text
-//!   tracked objects only (types that may hold a Gc)
-//!  +------------------------------------------+
-//!  | next     : *const GcLinks                 |  intrusive, circular, doubly linked list of
-//!  | prev     : *const GcLinks                 |  the generation the object lives in
-//!  | gc_state : usize                          |  bits 0..8: collector flags (below)
-//!  |                                           |  bits 11..43: gc_refs, a scratch copy of `strong`
-//!  |                                           |  bits 43..64: epoch (generation 0's number
-//!  |                                           |  when the object was allocated)
-//!  +------------------------------------------+  (GcLinks, 24 bytes, like CPython's PyGC_Head)
-//!  | strong   : u32                            |  Gc handles
-//!  | weak     : u32                            |  bits 0..30: Weak handles, +1 owned by all
-//!  |                                           |  strong handles; bits 30-31: AGE_CLASS
-//!  | vtable   : &'static VTable | flag bits    |  bit 0: DEAD, bit 1: FINALIZED,
-//!  |                                           |  bit 2: HAS_WEAK_CALLBACKS
-//!  +------------------------------------------+  (GcHeader, 16 bytes) <── every Gc/Weak points here
-//!  | value    : T                              |
-//!  +------------------------------------------+
+//!  untracked (a type that can never hold a Gc)    tracked, in a pool of its own type
+//!  +--------------------------------------+       +--------------------------------------+
+//! >| word: &'static VTable | header flags |       | next: *const GcLinks                 |
+//!  | strong: u32                          |       | prev: *const GcLinks                 |
+//!  | weak: u32                            |      >| word: gc_state (below)               |
+//!  +--------------------------------------+       | strong: u32                          |
+//!  | value: T                             |       | weak: u32                            |
+//!  +--------------------------------------+       +--------------------------------------+
+//!                                                 | value: T                             |
+//!                                                 +--------------------------------------+
 //! ```
 //!
-//! Objects whose type can never hold a `Gc` (`T::MAY_CONTAIN_GC == false`) are
-//! never in a collector list, so they have no `GcLinks`: a `Gc<String>` costs
-//! the same 16 header bytes as an `Rc<String>`.
+//! `GcHeader` (16 bytes: `word`, `strong`, `weak`) is what every object has.
+//! A tracked object also has `GcLinks` (`next`, `prev` and `gc_state`, 24
+//! bytes, like CPython's `PyGC_Head`) whose last word *is* the header's
+//! `word`: the two overlap by eight bytes, so a tracked object's header costs
+//! 32 bytes. `next` and `prev` thread it into the intrusive, circular, doubly
+//! linked list of the generation it lives in.
 //!
-//! `gc_state` flags (meaningful only inside a collection, except `FROZEN`,
-//! `DECREMENTED` and the epoch):
+//! A tracked object has no room for its vtable: the pool allocator gives
+//! each tracked type pools of its own, and the pool's header holds the
+//! vtable (`alloc::kind_of`), as a "big bag of pages" allocator does. When
+//! that is impossible (a value too big for the pools, the `pool` feature
+//! off, or more tracked types on the thread than the allocator has slots
+//! for), the object is *prefixed*: one more word, before `next`, holds its
+//! vtable. `TYPED_POOL` tells the two apart.
+//!
+//! The `weak` word holds the count of `Weak` handles in bits 0..30 (+1 owned
+//! by all strong handles together) and the [`AgeClass`] in bits 30-31.
+//!
+//! The low three bits of `word` are the header flags, at the same place in
+//! both layouts (a `VTable` is aligned to 8 bytes):
 //!
 //! ```text
-//!  bit 0  COLLECTING        in the set being collected (set by update_refs)
-//!  bit 1  UNREACHABLE       in the tentatively unreachable list (move_unreachable)
-//!  bit 2  KEEP_ALIVE        trace asked for it, or the edges reported to it exceed
+//!  bit 0  DEAD                the collector has destroyed (or begun to destroy)
+//!                             the value: dereferencing panics, `upgrade` fails
+//!  bit 1  FINALIZED           the finalizer ran (PEP 442: at most once)
+//!  bit 2  HAS_WEAK_CALLBACKS  some `WeakRef` with a callback was made to it
+//! ```
+//!
+//! The rest of `gc_state` (meaningful only inside a collection, except
+//! `TYPED_POOL`, `FROZEN`, `DECREMENTED` and the epoch):
+//!
+//! ```text
+//!  bit 3  TYPED_POOL        in a pool of its type, which holds the vtable (else
+//!                           the vtable is in the word before `next`); an
+//!                           untracked header's word has this bit clear too,
+//!                           because a `VTable` is aligned to 16 bytes
+//!  bit 4  COLLECTING        in the set being collected (set by update_refs)
+//!  bit 5  UNREACHABLE       in the tentatively unreachable list (move_unreachable)
+//!  bit 6  KEEP_ALIVE        trace asked for it, or the edges reported to it exceed
 //!                           its strong count: never garbage in this collection
-//!  bit 3  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
+//!  bit 7  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
 //!                           collector destroys it once tracing is over
-//!  bit 4  FROZEN            in the permanent generation (`gc::freeze`)
-//!  bit 5  CYCLE_SCANNED     an old object whose gc_refs belong to the running
+//!  bit 8  FROZEN            in the permanent generation (`gc::freeze`)
+//!  bit 9  CYCLE_SCANNED     an old object whose gc_refs belong to the running
 //!                           incremental cycle (`collector::incremental`)
-//!  bit 6  NEW               allocated while a collection runs: not part of it
-//!  bit 7  DECREMENTED       a strong count of this young object went down to a
+//!  bit 10 NEW               allocated while a collection runs: not part of it
+//!  bit 11 DECREMENTED       a strong count of this young object went down to a
 //!                           value above zero (Bacon and Rajan's "purple"), so it
 //!                           waits in its generation's list of such objects,
 //!                           where an automatic young collection starts
-//!  bit 8  CYCLE_MARKED      the incremental cycle found it reachable
-//!  bit 9  CYCLE_TENTATIVE   in the incremental cycle's tentatively unreachable list
-//!  bits 11..43  gc_refs
-//!  bits 43..64  epoch
+//!  bit 12 CYCLE_MARKED      the incremental cycle found it reachable
+//!  bit 13 CYCLE_TENTATIVE   in the incremental cycle's tentatively unreachable list
+//!  bits 14..46  gc_refs
+//!  bits 46..64  epoch
 //! ```
 //!
 //! The generation of an object follows from its epoch, compared with the
 //! epochs at which the last collections of generations 0 and 1 began (see
 //! `collector::generations`): promoting a whole generation touches no object.
 //!
-//! `AGE_CLASS` (the top two bits of the weak word, an [`AgeClass`]) is what
-//! the drop path reads first, without knowing whether the object has
-//! `GcLinks`: `MaybeYoung` for a tracked object (its epoch tells), `Old`
-//! once it is known to be in generation 2 (where it stays), `NeverDirty` for
-//! an untracked or frozen one, whose dropped handles cannot strand a cycle
-//! the collector would look for.
+//! `AGE_CLASS` is what the drop path reads first: `MaybeYoung` for a
+//! tracked object (its epoch tells), `Old` once it is known to be in
+//! generation 2 (where it stays), `Frozen` for a frozen one and `Untracked`
+//! for an object without `GcLinks`. Dropped handles to the last two cannot
+//! strand a cycle the collector would look for.
 //!
 //! Keeping `gc_refs` apart from `strong` means a panic inside user `trace`
 //! code can never corrupt a real reference count (rust-cc makes the same
@@ -72,44 +93,50 @@ use core::ptr::{self, NonNull};
 use crate::gc_box::VTable;
 use crate::heap::NUM_GENERATIONS;
 
-/// Header bit: the collector has destroyed (or begun to destroy) the value.
+/// Header flag: the collector has destroyed (or begun to destroy) the value.
 /// Dereferencing panics and `Weak::upgrade` returns `None` from then on.
-const DEAD: usize = 0b001;
-/// Header bit: the value's finalizer has run (PEP 442's "at most once").
-const FINALIZED: usize = 0b010;
-/// Header bit: some `WeakRef` with a callback was made to this object (the
+const DEAD: usize = 1 << 0;
+/// Header flag: the value's finalizer has run (PEP 442's "at most once").
+const FINALIZED: usize = 1 << 1;
+/// Header flag: some `WeakRef` with a callback was made to this object (the
 /// registry has the callbacks; this bit spares looking there).
-const HAS_WEAK_CALLBACKS: usize = 0b100;
-/// All header flag bits; a `VTable` is aligned to at least 8 bytes.
-const HEADER_FLAGS: usize = 0b111;
+const HAS_WEAK_CALLBACKS: usize = 1 << 2;
+/// All header flags: the low bits of `word` in both layouts.
+const HEADER_FLAGS: usize = DEAD | FINALIZED | HAS_WEAK_CALLBACKS;
 
-const COLLECTING: usize = 1 << 0;
-const UNREACHABLE: usize = 1 << 1;
-const KEEP_ALIVE: usize = 1 << 2;
-const DESTROY_DEFERRED: usize = 1 << 3;
-const FROZEN: usize = 1 << 4;
-const CYCLE_SCANNED: usize = 1 << 5;
-const NEW: usize = 1 << 6;
-const DECREMENTED: usize = 1 << 7;
-const CYCLE_MARKED: usize = 1 << 8;
-const CYCLE_TENTATIVE: usize = 1 << 9;
+const TYPED_POOL: usize = 1 << 3;
+const COLLECTING: usize = 1 << 4;
+const UNREACHABLE: usize = 1 << 5;
+const KEEP_ALIVE: usize = 1 << 6;
+const DESTROY_DEFERRED: usize = 1 << 7;
+const FROZEN: usize = 1 << 8;
+const CYCLE_SCANNED: usize = 1 << 9;
+const NEW: usize = 1 << 10;
+const DECREMENTED: usize = 1 << 11;
+const CYCLE_MARKED: usize = 1 << 12;
+const CYCLE_TENTATIVE: usize = 1 << 13;
+/// The bits of `gc_state` that belong to the object rather than to the
+/// collector: every write of the collector's bits keeps them.
+const OBJECT_BITS: usize = HEADER_FLAGS | TYPED_POOL;
 /// The incremental cycle's bits.
 const CYCLE_FLAGS: usize = CYCLE_SCANNED | CYCLE_MARKED | CYCLE_TENTATIVE;
 /// The bits that only have a meaning during one collection.
 const COLLECTION_FLAGS: usize = COLLECTING | UNREACHABLE | KEEP_ALIVE | CYCLE_FLAGS;
-const REFS_SHIFT: u32 = 11;
+const REFS_SHIFT: u32 = 14;
 const REFS_MASK: usize = (u32::MAX as usize) << REFS_SHIFT;
-const EPOCH_SHIFT: u32 = 43;
-/// Epochs are 21 bits: `collector::generations` renumbers them before they
+const EPOCH_SHIFT: u32 = 46;
+/// Epochs are 18 bits: `collector::generations` renumbers them before they
 /// would overflow.
-pub(crate) const EPOCH_LIMIT: u32 = 1 << 21;
+pub(crate) const EPOCH_LIMIT: u32 = 1 << 18;
 const EPOCH_MASK: usize = ((EPOCH_LIMIT - 1) as usize) << EPOCH_SHIFT;
 /// The bits that outlive a collection (with `DESTROY_DEFERRED` and `NEW`,
 /// which the collection clears itself).
-const LASTING_FLAGS: usize = FROZEN | DECREMENTED | EPOCH_MASK;
+const LASTING_FLAGS: usize = OBJECT_BITS | FROZEN | DECREMENTED | EPOCH_MASK;
 const _: () = assert!(usize::BITS == 64 && REFS_MASK & EPOCH_MASK == 0);
+const _: () = assert!(REFS_MASK & (CYCLE_TENTATIVE << 1).wrapping_sub(1) == 0);
+const _: () = assert!(EPOCH_MASK >> EPOCH_SHIFT << EPOCH_SHIFT == EPOCH_MASK);
 
-const _: () = assert!(align_of::<VTable>() > HEADER_FLAGS);
+const _: () = assert!(align_of::<VTable>() > HEADER_FLAGS | TYPED_POOL);
 
 /// The weak word: the count in the low bits, `AGE_CLASS` in the top two.
 const WEAK_COUNT_MASK: u32 = (1 << 30) - 1;
@@ -120,47 +147,74 @@ const AGE_CLASS_SHIFT: u32 = 30;
 pub(crate) enum AgeClass {
     /// Tracked, and perhaps young: its epoch tells.
     MaybeYoung = 0,
+    /// Tracked and frozen (`gc::freeze`): no collection examines it.
+    Frozen = 1,
     /// Tracked and in generation 2, which objects never leave except to be
     /// frozen.
     Old = 2,
-    /// Dropped handles cannot make garbage the collector would find:
-    /// untracked (no `Gc` inside) or frozen.
-    NeverDirty = 3,
+    /// Not tracked: its type holds no `Gc`, and it has no `GcLinks`.
+    Untracked = 3,
 }
 
 /// The part of the header every object has. `Gc<T>` and `Weak<T>` point here.
 #[repr(C)]
 pub(crate) struct GcHeader {
+    /// Untracked: `&'static VTable` with the header flags in its low bits.
+    /// Tracked: `gc_state` (the last word of the object's `GcLinks`), an
+    /// integer kept in a pointer-typed cell so that both readings share it.
+    word: Cell<*const ()>,
     strong: Cell<u32>,
     weak: Cell<u32>,
-    /// `&'static VTable` with the header flags in its low bits.
-    vtable_and_flags: Cell<*const VTable>,
 }
 
-/// The prefix of tracked objects: list links and the collector's scratch word.
+/// The prefix of tracked objects: list links and the collector's scratch
+/// word, which is also the first word of the `GcHeader` that follows.
 #[repr(C)]
 pub(crate) struct GcLinks {
     next: Cell<*const GcLinks>,
     prev: Cell<*const GcLinks>,
-    gc_state: Cell<usize>,
+    gc_state: Cell<*const ()>,
 }
 
-/// Distance from a tracked object's `GcLinks` to its `GcHeader`.
-pub(crate) const LINKS_SIZE: usize = size_of::<GcLinks>();
-const _: () = assert!(LINKS_SIZE == 24 && align_of::<GcLinks>() == 8);
+/// Distance from a tracked object's `GcLinks` to its `GcHeader`: `next` and
+/// `prev` (`gc_state` is the header's first word).
+pub(crate) const LINKS_OFFSET: usize = 2 * size_of::<usize>();
+/// Bytes a tracked object has before its `GcHeader`: `next` and `prev`,
+/// and its vtable if it is prefixed (not in a pool of its type).
+pub(crate) const fn tracked_prefix(prefixed: bool) -> usize {
+    if prefixed {
+        LINKS_OFFSET + size_of::<usize>()
+    } else {
+        LINKS_OFFSET
+    }
+}
+const _: () = assert!(size_of::<GcLinks>() == LINKS_OFFSET + size_of::<usize>());
+const _: () = assert!(size_of::<GcHeader>() == 16 && align_of::<GcLinks>() == 8);
 
 impl GcHeader {
-    /// A header with one strong handle and the implicit weak handle.
-    pub(crate) fn new(vtable: &'static VTable, strong: u32) -> Self {
-        let class = if vtable.tracked {
-            AgeClass::MaybeYoung
-        } else {
-            AgeClass::NeverDirty
-        };
+    /// The header of an untracked object: its vtable, `strong` handles and
+    /// the implicit weak handle.
+    pub(crate) fn untracked(vtable: &'static VTable, strong: u32) -> Self {
         GcHeader {
+            word: Cell::new((vtable as *const VTable).cast()),
             strong: Cell::new(strong),
-            weak: Cell::new(1 | ((class as u32) << AGE_CLASS_SHIFT)),
-            vtable_and_flags: Cell::new(vtable),
+            weak: Cell::new(1 | ((AgeClass::Untracked as u32) << AGE_CLASS_SHIFT)),
+        }
+    }
+
+    /// The header of a tracked object: `strong` handles, the implicit weak
+    /// handle, and a `gc_state` that only says whether the object is
+    /// prefixed (its vtable in the word before its links) or in a pool of
+    /// its type.
+    pub(crate) fn tracked(prefixed: bool, strong: u32) -> Self {
+        GcHeader {
+            word: Cell::new(ptr::without_provenance(if prefixed {
+                0
+            } else {
+                TYPED_POOL
+            })),
+            strong: Cell::new(strong),
+            weak: Cell::new(1 | ((AgeClass::MaybeYoung as u32) << AGE_CLASS_SHIFT)),
         }
     }
 
@@ -220,8 +274,9 @@ impl GcHeader {
     pub(crate) fn age_class(&self) -> AgeClass {
         match self.weak.get() >> AGE_CLASS_SHIFT {
             0 => AgeClass::MaybeYoung,
+            1 => AgeClass::Frozen,
             2 => AgeClass::Old,
-            _ => AgeClass::NeverDirty,
+            _ => AgeClass::Untracked,
         }
     }
 
@@ -232,25 +287,15 @@ impl GcHeader {
     }
 
     #[inline(always)]
-    pub(crate) fn vtable(&self) -> &'static VTable {
-        let tagged = self.vtable_and_flags.get();
-        let untagged = tagged.map_addr(|a| a & !HEADER_FLAGS);
-        // SAFETY: the field always holds a `&'static VTable` whose low bits (free
-        // because of the alignment asserted above) carry flags; clearing them
-        // restores the original pointer with its provenance.
-        unsafe { &*untagged }
-    }
-
-    #[inline(always)]
     fn header_flags(&self) -> usize {
-        self.vtable_and_flags.get().addr() & HEADER_FLAGS
+        self.word.get().addr() & HEADER_FLAGS
     }
 
     #[inline(always)]
     fn set_header_flag(&self, flag: usize, on: bool) {
-        let tagged = self.vtable_and_flags.get();
-        self.vtable_and_flags
-            .set(tagged.map_addr(|a| if on { a | flag } else { a & !flag }));
+        let word = self.word.get();
+        self.word
+            .set(word.map_addr(|a| if on { a | flag } else { a & !flag }));
     }
 
     /// Has the collector destroyed (or begun to destroy) the value?
@@ -282,7 +327,50 @@ impl GcHeader {
     /// Is this object of a type the collector tracks (so it has `GcLinks`)?
     #[inline(always)]
     pub(crate) fn is_tracked_type(&self) -> bool {
-        self.vtable().tracked
+        self.age_class() != AgeClass::Untracked
+    }
+
+    /// Is this a tracked object whose vtable is in the word before its links?
+    #[inline(always)]
+    pub(crate) fn is_prefixed(&self) -> bool {
+        self.word.get().addr() & TYPED_POOL == 0 && self.is_tracked_type()
+    }
+}
+
+/// The vtable of an object: in its header (untracked), in the word before
+/// its links (prefixed), or in the header of its pool.
+///
+/// # Safety
+///
+/// - `header` points to the `GcHeader` of a live allocation (its value may
+///   be dropped), with provenance over the whole allocation (a handle's
+///   pointer, or one derived from it).
+#[inline(always)]
+pub(crate) unsafe fn vtable(header: NonNull<GcHeader>) -> &'static VTable {
+    // SAFETY: per the contract.
+    let h = unsafe { header.as_ref() };
+    let word = h.word.get();
+    #[cfg(feature = "pool")]
+    if word.addr() & TYPED_POOL != 0 {
+        // SAFETY: only a tracked object in a pool of its type has this bit
+        // (an untracked header's vtable is 16-aligned); the pool's key is
+        // the object's vtable (`gc_box`).
+        return unsafe { &*crate::alloc::kind_of(header.cast()).cast::<VTable>() };
+    }
+    if h.weak.get() >> AGE_CLASS_SHIFT == AgeClass::Untracked as u32 {
+        let untagged = word.map_addr(|a| a & !HEADER_FLAGS).cast::<VTable>();
+        // SAFETY: an untracked header's word is a `&'static VTable` whose low
+        // bits (free because of its alignment) carry the header flags;
+        // clearing them restores the pointer with its provenance.
+        return unsafe { &*untagged };
+    }
+    // SAFETY: a prefixed object was allocated with its vtable in the word
+    // before its links (`gc_box`), inside the same allocation.
+    unsafe {
+        &*header
+            .byte_sub(tracked_prefix(true))
+            .cast::<*const VTable>()
+            .read()
     }
 }
 
@@ -294,9 +382,9 @@ impl GcHeader {
 ///   `GcLinks` prefix by `gc_box`), with provenance over the whole allocation.
 #[inline(always)]
 pub(crate) unsafe fn links_of(header: NonNull<GcHeader>) -> NonNull<GcLinks> {
-    // SAFETY: tracked allocations place `GcLinks` immediately before the header
-    // (gc_box::alloc_layout), inside the same allocation.
-    unsafe { header.byte_sub(LINKS_SIZE).cast() }
+    // SAFETY: tracked allocations place `next` and `prev` immediately before
+    // the header (gc_box), inside the same allocation.
+    unsafe { header.byte_sub(LINKS_OFFSET).cast() }
 }
 
 /// The header of the object that owns `links`.
@@ -306,8 +394,9 @@ pub(crate) unsafe fn links_of(header: NonNull<GcHeader>) -> NonNull<GcLinks> {
 /// - `links` is the prefix of a tracked object (not a list sentinel).
 #[inline(always)]
 pub(crate) unsafe fn header_of(links: NonNull<GcLinks>) -> NonNull<GcHeader> {
-    // SAFETY: the header directly follows the links in the same allocation.
-    unsafe { links.byte_add(LINKS_SIZE).cast() }
+    // SAFETY: the header starts at the links' `gc_state`, in the same
+    // allocation.
+    unsafe { links.byte_add(LINKS_OFFSET).cast() }
 }
 
 impl GcLinks {
@@ -316,7 +405,7 @@ impl GcLinks {
         GcLinks {
             next: Cell::new(ptr::null()),
             prev: Cell::new(ptr::null()),
-            gc_state: Cell::new(0),
+            gc_state: Cell::new(ptr::null()),
         }
     }
 
@@ -348,20 +437,25 @@ impl GcLinks {
 
     #[inline(always)]
     fn state(&self) -> usize {
-        self.gc_state.get()
+        self.gc_state.get().addr()
+    }
+
+    #[inline(always)]
+    fn set_state(&self, state: usize) {
+        self.gc_state.set(ptr::without_provenance(state));
     }
 
     #[inline(always)]
     fn set_flag(&self, flag: usize, on: bool) {
-        let s = self.gc_state.get();
-        self.gc_state.set(if on { s | flag } else { s & !flag });
+        let s = self.state();
+        self.set_state(if on { s | flag } else { s & !flag });
     }
 
     /// A new object's state: allocated in `epoch`.
     #[inline(always)]
     pub(crate) fn start_in_epoch(&self, epoch: u32) {
         debug_assert!(epoch < EPOCH_LIMIT);
-        self.gc_state.set((epoch as usize) << EPOCH_SHIFT);
+        self.set_state((self.state() & OBJECT_BITS) | ((epoch as usize) << EPOCH_SHIFT));
     }
 
     #[inline(always)]
@@ -373,7 +467,7 @@ impl GcLinks {
     pub(crate) fn set_epoch(&self, epoch: u32) {
         debug_assert!(epoch < EPOCH_LIMIT);
         let s = self.state() & !EPOCH_MASK;
-        self.gc_state.set(s | ((epoch as usize) << EPOCH_SHIFT));
+        self.set_state(s | ((epoch as usize) << EPOCH_SHIFT));
     }
 
     /// The epoch, for the generation counters; `None` if frozen.
@@ -391,8 +485,7 @@ impl GcLinks {
     #[inline(always)]
     pub(crate) fn start_collecting(&self, strong: u32) {
         let kept = self.state() & LASTING_FLAGS;
-        self.gc_state
-            .set(((strong as usize) << REFS_SHIFT) | kept | COLLECTING);
+        self.set_state(((strong as usize) << REFS_SHIFT) | kept | COLLECTING);
     }
 
     #[inline(always)]
@@ -409,7 +502,7 @@ impl GcLinks {
     pub(crate) fn set_gc_refs(&self, refs: usize) {
         debug_assert!(refs <= u32::MAX as usize);
         let kept = self.state() & !REFS_MASK;
-        self.gc_state.set((refs << REFS_SHIFT) | kept);
+        self.set_state((refs << REFS_SHIFT) | kept);
     }
 
     /// `subtract_refs`: one reference to this object comes from inside the set.
@@ -421,7 +514,7 @@ impl GcLinks {
         if s & REFS_MASK == 0 {
             return false;
         }
-        self.gc_state.set(s - (1 << REFS_SHIFT));
+        self.set_state(s - (1 << REFS_SHIFT));
         true
     }
 
@@ -454,20 +547,20 @@ impl GcLinks {
             // Only young objects wait in the lists of decremented ones.
             kept &= !DECREMENTED;
         }
-        self.gc_state.set(kept);
+        self.set_state(kept);
     }
 
-    /// The object is being destroyed: nothing of its state matters any more.
+    /// The object is being destroyed: nothing of the collector's state
+    /// matters any more (the object's own bits stay).
     #[inline(always)]
     pub(crate) fn clear_state(&self) {
-        self.gc_state.set(0);
+        self.set_state(self.state() & OBJECT_BITS);
     }
 
     /// Leaves the collection: clears every per-collection flag and `gc_refs`.
     #[inline(always)]
     pub(crate) fn stop_collecting(&self) {
-        self.gc_state
-            .set(self.state() & (LASTING_FLAGS | DESTROY_DEFERRED | NEW));
+        self.set_state(self.state() & (LASTING_FLAGS | DESTROY_DEFERRED | NEW));
     }
 
     /// Was a strong count of this object decremented to a value above zero
@@ -508,8 +601,7 @@ impl GcLinks {
     #[inline(always)]
     pub(crate) fn cycle_scan(&self, strong: u32) {
         let kept = self.state() & !(REFS_MASK | CYCLE_FLAGS);
-        self.gc_state
-            .set(((strong as usize) << REFS_SHIFT) | kept | CYCLE_SCANNED);
+        self.set_state(((strong as usize) << REFS_SHIFT) | kept | CYCLE_SCANNED);
     }
 
     #[inline(always)]
@@ -540,7 +632,7 @@ impl GcLinks {
     /// Leaves the incremental cycle: its bits and `gc_refs` are cleared.
     #[inline(always)]
     pub(crate) fn clear_cycle_state(&self) {
-        self.gc_state.set(self.state() & !(REFS_MASK | CYCLE_FLAGS));
+        self.set_state(self.state() & !(REFS_MASK | CYCLE_FLAGS));
     }
 
     /// Debug check: no per-collection flag is set outside a collection.
@@ -565,7 +657,7 @@ pub(crate) unsafe fn set_frozen(links: NonNull<GcLinks>, frozen: bool) {
         l.set_flag(FROZEN, frozen);
         l.set_flag(DECREMENTED, false);
         let class = if frozen {
-            AgeClass::NeverDirty
+            AgeClass::Frozen
         } else {
             AgeClass::Old
         };

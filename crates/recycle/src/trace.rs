@@ -300,10 +300,22 @@ impl Tracer {
         self.action
     }
 
-    pub(crate) fn set_current(&mut self, current: NonNull<GcLinks>) {
-        self.current = current.as_ptr();
-        // SAFETY: `current` is a live tracked object of the collector's lists.
-        self.current_trusted = unsafe { header_of(current).as_ref() }.vtable().trusted;
+    /// Calls the `trace` of `object`, reporting its edges to this tracer.
+    ///
+    /// # Safety
+    ///
+    /// - `object` is a live tracked object of the collector's lists, with
+    ///   its value initialized.
+    #[inline(always)]
+    pub(crate) unsafe fn trace_object(&mut self, object: NonNull<GcLinks>) {
+        self.current = object.as_ptr();
+        // SAFETY: per the contract.
+        unsafe {
+            let header = header_of(object);
+            let vtable = crate::header::vtable(header);
+            self.current_trusted = vtable.trusted;
+            (vtable.trace)(header, self);
+        }
     }
 
     /// Tells the collector that part of this value cannot be inspected right

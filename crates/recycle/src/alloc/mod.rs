@@ -23,16 +23,6 @@ use crate::heap::Heap;
 #[cfg(feature = "pool")]
 use crate::heap::with_heap;
 
-/// Allocates memory for one object.
-#[inline]
-pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
-    #[cfg(feature = "pool")]
-    if pool::is_small(layout) {
-        return with_heap(|heap| heap.pools.allocate(layout));
-    }
-    allocate_large(layout)
-}
-
 /// Allocates memory for one object, with the heap already at hand.
 #[inline]
 pub(crate) fn allocate_in(heap: &Heap, layout: Layout) -> NonNull<u8> {
@@ -44,17 +34,50 @@ pub(crate) fn allocate_in(heap: &Heap, layout: Layout) -> NonNull<u8> {
     allocate_large(layout)
 }
 
+/// Allocates memory for one object of the type `key` stands for, from a pool
+/// that holds objects of that type only, so that [`kind_of`] tells the type
+/// from the address. `None` if there is no such pool for it: the layout is
+/// not small, the pool allocator is off, or the thread has run out of type
+/// slots (`pool::TYPE_SLOTS`); the caller then uses [`allocate_in`] and
+/// records the type in the object.
+#[inline]
+pub(crate) fn allocate_typed_in(
+    heap: &Heap,
+    layout: Layout,
+    key: *const (),
+) -> Option<NonNull<u8>> {
+    #[cfg(feature = "pool")]
+    if pool::is_small(layout) {
+        return heap.pools.allocate_typed(layout, key);
+    }
+    let _ = (heap, layout, key);
+    None
+}
+
+/// The key given to [`allocate_typed_in`] for the block at `ptr`.
+///
+/// # Safety
+///
+/// - `ptr` points into a live block from [`allocate_typed_in`], with
+///   provenance over the block.
+#[cfg(feature = "pool")]
+#[inline(always)]
+pub(crate) unsafe fn kind_of(ptr: NonNull<u8>) -> *const () {
+    // SAFETY: forwarded contract.
+    unsafe { pool::kind_of(ptr) }
+}
+
 fn allocate_large(layout: Layout) -> NonNull<u8> {
     // SAFETY: every object layout has a non-zero size (it holds a header).
     let ptr = unsafe { alloc(layout) };
     NonNull::new(ptr).unwrap_or_else(|| handle_alloc_error(layout))
 }
 
-/// Frees memory from [`allocate`].
+/// Frees memory from [`allocate_in`] or [`allocate_typed_in`].
 ///
 /// # Safety
 ///
-/// - `ptr` came from [`allocate`] on this thread with this `layout`, and is
+/// - `ptr` came from one of them on this thread with this `layout`, and is
 ///   not used afterwards.
 #[inline]
 pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {

@@ -69,11 +69,16 @@ struct PoolHeader {
     used: Cell<u32>,
     /// This pool's size class, or `u32::MAX` while it is free.
     class: Cell<u32>,
+    /// The usable list it belongs to (an index into `Pools::usable`).
+    list: Cell<u32>,
+    /// Offset of the first never-used block.
+    next_offset: Cell<u32>,
+    /// For a pool of one type (`Pools::allocate_typed`), the type's key
+    /// (its vtable); null for a pool that serves any type of its class.
+    kind: Cell<*const ()>,
     /// First freed block (linked through the blocks), or null.
     free_block: Cell<*mut FreeBlock>,
-    /// Offset of the first never-used block.
-    next_offset: Cell<usize>,
-    /// The usable list of its class (or its arena's free pools).
+    /// The usable list of its class or type (or its arena's free pools).
     next: Cell<*mut PoolHeader>,
     prev: Cell<*mut PoolHeader>,
     arena: *mut ArenaHeader,
@@ -116,8 +121,14 @@ pub(crate) struct Counters {
 
 /// One thread's small-object allocator.
 pub(crate) struct Pools {
-    /// Per class, the first pool with a free block (null if none).
-    usable: [Cell<*mut PoolHeader>; NUM_CLASSES],
+    /// Per usable list, the first pool with a free block (null if none).
+    /// Lists `0..NUM_CLASSES` are the size classes' (pools that serve any
+    /// type); list `NUM_CLASSES + slot` is that of the type in `types[slot]`.
+    usable: [Cell<*mut PoolHeader>; NUM_LISTS],
+    /// The types that have pools of their own, by key (see
+    /// [`Pools::allocate_typed`]); null for a free slot. A slot, once
+    /// taken, stays with its type for the thread's lifetime.
+    types: [Cell<*const ()>; TYPE_SLOTS],
     /// Arenas that have free or untouched pools.
     usable_arenas: Cell<*mut ArenaHeader>,
     /// Every arena.
@@ -127,6 +138,11 @@ pub(crate) struct Pools {
     keep_one: Cell<bool>,
     pub(crate) counters: Counters,
 }
+
+/// How many types can have pools of their own on one thread. The objects of
+/// further types come from the size classes' pools, with a word more each.
+pub(crate) const TYPE_SLOTS: usize = 128;
+const NUM_LISTS: usize = NUM_CLASSES + TYPE_SLOTS;
 
 /// The block size of a class.
 pub(crate) const fn block_size(class: usize) -> usize {
@@ -145,11 +161,38 @@ pub(crate) const fn is_small(layout: Layout) -> bool {
 
 const HEADER: usize = size_of::<PoolHeader>();
 const _: () = assert!(HEADER % ALIGNMENT == 0 && HEADER <= ALIGNMENT * 4);
+const _: () = assert!(POOL_SIZE <= u32::MAX as usize);
+
+/// Has every block of the pool been handed out at least once?
+#[inline(always)]
+fn is_carved_out(p: &PoolHeader, class: usize) -> bool {
+    p.next_offset.get() as usize + block_size(class) > POOL_SIZE
+}
+
+/// The key of the type whose objects fill the pool that holds `block`, as
+/// given to [`Pools::allocate_typed`].
+///
+/// # Safety
+///
+/// - `block` points into a live block that `allocate_typed` handed out,
+///   with provenance over its arena (every pointer derived from the block's
+///   does).
+#[inline(always)]
+pub(crate) unsafe fn kind_of(block: NonNull<u8>) -> *const () {
+    let pool = block
+        .as_ptr()
+        .map_addr(|a| a & !(POOL_SIZE - 1))
+        .cast::<PoolHeader>();
+    // SAFETY: blocks live inside POOL_SIZE-aligned pools whose header is at
+    // the start, initialized while the pool is in use.
+    unsafe { (*pool).kind.get() }
+}
 
 impl Pools {
     pub(crate) const fn new() -> Self {
         Pools {
-            usable: [const { Cell::new(ptr::null_mut()) }; NUM_CLASSES],
+            usable: [const { Cell::new(ptr::null_mut()) }; NUM_LISTS],
+            types: [const { Cell::new(ptr::null()) }; TYPE_SLOTS],
             usable_arenas: Cell::new(ptr::null_mut()),
             all_arenas: Cell::new(ptr::null_mut()),
             keep_one: Cell::new(true),
@@ -167,9 +210,60 @@ impl Pools {
     pub(crate) fn allocate(&self, layout: Layout) -> NonNull<u8> {
         debug_assert!(is_small(layout));
         let class = class_of(layout.size());
-        let mut pool = self.usable[class].get();
+        self.allocate_from(class, class, ptr::null())
+    }
+
+    /// A block of at least `layout.size()` bytes from a pool that holds
+    /// objects of one type only, the one `key` stands for (every request
+    /// with the same key must have the same layout), so that the type can be
+    /// read from the pool ([`kind_of`]) rather than from each object.
+    /// `None` when this thread already gives pools of their own to
+    /// `TYPE_SLOTS` other types.
+    #[inline]
+    pub(crate) fn allocate_typed(&self, layout: Layout, key: *const ()) -> Option<NonNull<u8>> {
+        debug_assert!(is_small(layout) && !key.is_null());
+        let slot = self.type_slot(key)?;
+        Some(self.allocate_from(NUM_CLASSES + slot, class_of(layout.size()), key))
+    }
+
+    /// The slot of `key` in `types`, taking a free one the first time.
+    #[inline(always)]
+    fn type_slot(&self, key: *const ()) -> Option<usize> {
+        // Fibonacci hashing of the address: keys are distinct statics.
+        const _: () = assert!(TYPE_SLOTS == 1 << 7);
+        let home = (key.addr() >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (usize::BITS - 7);
+        if self.types[home].get() == key {
+            return Some(home);
+        }
+        self.probe_type_slot(key, home)
+    }
+
+    /// [`Pools::type_slot`] when `key` is not in its home slot: linear
+    /// probing from there.
+    #[cold]
+    #[inline(never)]
+    fn probe_type_slot(&self, key: *const (), home: usize) -> Option<usize> {
+        for probe in 0..TYPE_SLOTS {
+            let slot = (home + probe) % TYPE_SLOTS;
+            let k = self.types[slot].get();
+            if k == key {
+                return Some(slot);
+            }
+            if k.is_null() {
+                self.types[slot].set(key);
+                return Some(slot);
+            }
+        }
+        None
+    }
+
+    /// A block of `class` from the first pool of usable list `list`, whose
+    /// pools hold blocks of `class` for `kind` (null: any type).
+    #[inline(always)]
+    fn allocate_from(&self, list: usize, class: usize, kind: *const ()) -> NonNull<u8> {
+        let mut pool = self.usable[list].get();
         if pool.is_null() {
-            pool = self.new_pool(class);
+            pool = self.new_pool(list, class, kind);
         }
         // SAFETY: a usable pool is a live pool header of this class with at
         // least one free or never-used block.
@@ -181,13 +275,13 @@ impl Pools {
                 p.free_block.set((*block).next);
                 block.cast::<u8>()
             } else {
-                let offset = p.next_offset.get();
-                p.next_offset.set(offset + block_size(class));
+                let offset = p.next_offset.get() as usize;
+                p.next_offset.set((offset + block_size(class)) as u32);
                 pool.cast::<u8>().byte_add(offset)
             };
-            if p.free_block.get().is_null() && p.next_offset.get() + block_size(class) > POOL_SIZE {
+            if p.free_block.get().is_null() && is_carved_out(p, class) {
                 // Full: off the usable list until a block comes back.
-                self.unlink_usable(class, pool);
+                self.unlink_usable(list, pool);
             }
             NonNull::new_unchecked(block)
         }
@@ -218,8 +312,8 @@ impl Pools {
                 class,
                 "block freed with another size"
             );
-            let was_full =
-                p.free_block.get().is_null() && p.next_offset.get() + block_size(class) > POOL_SIZE;
+            let list = p.list.get() as usize;
+            let was_full = p.free_block.get().is_null() && is_carved_out(p, class);
             let freed = block.as_ptr().cast::<FreeBlock>();
             freed.write(FreeBlock {
                 next: p.free_block.get(),
@@ -227,7 +321,7 @@ impl Pools {
             p.free_block.set(freed);
             p.used.set(p.used.get() - 1);
             if p.used.get() == 0 {
-                let only_usable = this.usable[class].get() == pool && p.next.get().is_null();
+                let only_usable = this.usable[list].get() == pool && p.next.get().is_null();
                 if only_usable && this.keep_one.get() {
                     // The class's last usable pool stays, empty, so that a
                     // loop allocating and freeing one object does not set up
@@ -235,19 +329,19 @@ impl Pools {
                     return;
                 }
                 if !was_full {
-                    this.unlink_usable(class, pool);
+                    this.unlink_usable(list, pool);
                 }
                 this.free_pool(pool);
             } else if was_full {
-                this.push_usable(class, pool);
+                this.push_usable(list, pool);
             }
         }
     }
 
-    /// A fresh pool for `class`, from an arena with free pools (or a new
-    /// arena), put on the class's usable list.
+    /// A fresh pool for blocks of `class` for `kind`, from an arena with
+    /// free pools (or a new arena), put on usable list `list`.
     #[cold]
-    fn new_pool(&self, class: usize) -> *mut PoolHeader {
+    fn new_pool(&self, list: usize, class: usize, kind: *const ()) -> *mut PoolHeader {
         let mut arena = self.usable_arenas.get();
         if arena.is_null() {
             arena = self.new_arena();
@@ -270,8 +364,10 @@ impl Pools {
                 pool.write(PoolHeader {
                     used: Cell::new(0),
                     class: Cell::new(u32::MAX),
+                    list: Cell::new(0),
+                    next_offset: Cell::new(HEADER as u32),
+                    kind: Cell::new(ptr::null()),
                     free_block: Cell::new(ptr::null_mut()),
-                    next_offset: Cell::new(HEADER),
                     next: Cell::new(ptr::null_mut()),
                     prev: Cell::new(ptr::null_mut()),
                     arena,
@@ -285,13 +381,15 @@ impl Pools {
             }
             let p = &*pool;
             p.class.set(class as u32);
+            p.list.set(list as u32);
+            p.kind.set(kind);
             p.free_block.set(ptr::null_mut());
-            p.next_offset.set(HEADER);
+            p.next_offset.set(HEADER as u32);
             p.used.set(0);
             pool
         };
         // SAFETY: `pool` is a live pool header, on no list.
-        unsafe { self.push_usable(class, pool) };
+        unsafe { self.push_usable(list, pool) };
         pool
     }
 
@@ -327,13 +425,13 @@ impl Pools {
     /// live objects stay, as the objects do.)
     pub(crate) fn release_at_thread_exit(&self) {
         self.keep_one.set(false);
-        // Empty pools kept on their class's usable list go back first.
-        for class in 0..NUM_CLASSES {
-            let pool = self.usable[class].get();
-            // SAFETY: a usable pool is a live pool header on its class's list.
+        // Empty pools kept on their usable list go back first.
+        for list in 0..NUM_LISTS {
+            let pool = self.usable[list].get();
+            // SAFETY: a usable pool is a live pool header on that list.
             unsafe {
                 if !pool.is_null() && (*pool).used.get() == 0 {
-                    self.unlink_usable(class, pool);
+                    self.unlink_usable(list, pool);
                     self.free_pool(pool);
                 }
             }
@@ -417,8 +515,8 @@ impl Pools {
     /// # Safety
     ///
     /// - `pool` is live and on no list.
-    unsafe fn push_usable(&self, class: usize, pool: *mut PoolHeader) {
-        let head = self.usable[class].get();
+    unsafe fn push_usable(&self, list: usize, pool: *mut PoolHeader) {
+        let head = self.usable[list].get();
         // SAFETY: per the contract; list members are live.
         unsafe {
             (*pool).prev.set(ptr::null_mut());
@@ -427,18 +525,18 @@ impl Pools {
                 (*head).prev.set(pool);
             }
         }
-        self.usable[class].set(pool);
+        self.usable[list].set(pool);
     }
 
     /// # Safety
     ///
-    /// - `pool` is live and on the usable list of `class`.
-    unsafe fn unlink_usable(&self, class: usize, pool: *mut PoolHeader) {
+    /// - `pool` is live and on usable list `list`.
+    unsafe fn unlink_usable(&self, list: usize, pool: *mut PoolHeader) {
         // SAFETY: per the contract; list members are live.
         unsafe {
             let (prev, next) = ((*pool).prev.get(), (*pool).next.get());
             if prev.is_null() {
-                self.usable[class].set(next);
+                self.usable[list].set(next);
             } else {
                 (*prev).next.set(next);
             }

@@ -36,7 +36,7 @@ pub(crate) const TARGET: &str = "recycle::gc";
 /// `<type at address>`, as Python prints an object.
 pub(crate) fn describe(header: NonNull<GcHeader>) -> String {
     // SAFETY: the collector only describes live objects of its lists.
-    let name = (unsafe { header.as_ref() }.vtable().type_name)();
+    let name = (unsafe { crate::header::vtable(header) }.type_name)();
     format!("<{name} at {header:p}>")
 }
 

@@ -242,12 +242,9 @@ fn subtract_refs(
         runner.step(young, links, None);
         lookahead.record(links);
         update_refs(links);
-        tracer.set_current(links);
         // SAFETY: `links` is a live tracked object with an initialized value
         // (objects whose value is gone are never in a list).
-        let header = unsafe { object_header(links) };
-        // SAFETY: as above.
-        unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
+        unsafe { tracer.trace_object(links) };
         // Read after tracing: gathered objects were appended after this one
         // (and nothing leaves `young` while it is walked).
         // SAFETY: as above.
@@ -296,11 +293,8 @@ fn move_unreachable(
         let links = unsafe { links_ptr.as_ref() };
         lookahead.follow(links_ptr);
         if links.gc_refs() > 0 || links.is_kept_alive() {
-            tracer.set_current(links_ptr);
             // SAFETY: live tracked object with an initialized value.
-            let header = unsafe { object_header(links_ptr) };
-            // SAFETY: as above.
-            unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
+            unsafe { tracer.trace_object(links_ptr) };
             // SAFETY: as above.
             unsafe { survive_into(links_ptr, survivor_generation) };
             // Read after tracing: objects moved back were appended after us.
@@ -317,8 +311,11 @@ fn move_unreachable(
             hold(links_ptr);
             moved += 1;
             // SAFETY: a live tracked object.
-            let header = unsafe { object_header(links_ptr).as_ref() };
-            needs.finalizers |= header.vtable().finalize.is_some() && !header.is_finalized();
+            let header_ptr = unsafe { object_header(links_ptr) };
+            // SAFETY: as above.
+            let (header, vtable) =
+                unsafe { (header_ptr.as_ref(), crate::header::vtable(header_ptr)) };
+            needs.finalizers |= vtable.finalize.is_some() && !header.is_finalized();
             needs.weak_callbacks |= header.has_weak_callbacks();
         }
     }

@@ -75,7 +75,7 @@ pub(crate) fn delete_garbage(
         // SAFETY: the value is initialized (objects in a list always are) and,
         // flagged DEAD, it can no longer be reached through any handle.
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
-            (header.as_ref().vtable().drop_value)(header)
+            (crate::header::vtable(header).drop_value)(header)
         }));
         if let Err(payload) = dropped {
             first_panic.get_or_insert(payload);

@@ -35,7 +35,8 @@ pub(crate) fn finalize_garbage(heap: &Heap, unreachable: &GcList) -> (bool, Opti
         let header = unsafe { object_header(links) };
         // SAFETY: as above.
         let h = unsafe { header.as_ref() };
-        let Some(finalize) = h.vtable().finalize else {
+        // SAFETY: as above.
+        let Some(finalize) = unsafe { crate::header::vtable(header) }.finalize else {
             return;
         };
         if h.is_finalized() {

@@ -90,7 +90,7 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
     // SAFETY: per the contract, a live object.
     let h = unsafe { header.as_ref() };
     match h.age_class() {
-        AgeClass::NeverDirty => {}
+        AgeClass::Untracked | AgeClass::Frozen => {}
         AgeClass::Old => mark_dirty(0b100),
         AgeClass::MaybeYoung => {
             // SAFETY: only tracked objects (which have links) have this

@@ -362,11 +362,8 @@ fn mark(cycle: &OldCycle, old: &GcList, budget: usize, lookahead: &mut Lookahead
 }
 
 fn trace(links: NonNull<GcLinks>, tracer: &mut Tracer) {
-    tracer.set_current(links);
     // SAFETY: a live tracked object with an initialized value.
-    let header = unsafe { object_header(links) };
-    // SAFETY: as above.
-    unsafe { (header.as_ref().vtable().trace)(header, tracer) };
+    unsafe { tracer.trace_object(links) };
 }
 
 /// Collect: the tentative list, collected from scratch as a set of its own

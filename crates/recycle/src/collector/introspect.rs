@@ -71,7 +71,9 @@ pub(crate) fn referents(object: &GcAny) -> Vec<GcAny> {
     while_tracing(|_| {
         let mut tracer = Tracer::new(TraceAction::Referents(Vec::new()));
         // SAFETY: a live object with an initialized value (not dead).
-        unsafe { (header.vtable().trace)(object.header_ptr(), &mut tracer) };
+        unsafe {
+            (crate::header::vtable(object.header_ptr()).trace)(object.header_ptr(), &mut tracer)
+        };
         match tracer.into_action() {
             TraceAction::Referents(found) => found,
             _ => unreachable!("the tracer's action does not change"),
@@ -91,7 +93,7 @@ pub(crate) fn referrers(targets: &[GcAny]) -> Vec<GcAny> {
                 // SAFETY: lists hold live tracked objects with initialized values.
                 let header = unsafe { object_header(links) };
                 // SAFETY: as above.
-                unsafe { (header.as_ref().vtable().trace)(header, &mut tracer) };
+                unsafe { (crate::header::vtable(header).trace)(header, &mut tracer) };
                 let TraceAction::Referents(found) = tracer.into_action() else {
                     unreachable!("the tracer's action does not change")
                 };

@@ -22,11 +22,11 @@
 use core::ptr::{self, NonNull};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::header::{GcHeader, GcLinks, LINKS_SIZE};
+use crate::header::{GcHeader, GcLinks, LINKS_OFFSET};
 use crate::trace::{TraceAction, Tracer};
 
 use super::PanicPayload;
-use super::list::{GcList, object_header};
+use super::list::GcList;
 
 /// How many objects ahead of the one being handled a [`Runner`] traces.
 const RUNNER_DISTANCE: usize = 5;
@@ -180,12 +180,8 @@ impl Runner {
 #[inline]
 unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
     debug_assert!(matches!(tracer.action(), TraceAction::Prefetch { .. }));
-    tracer.set_current(node);
     // SAFETY: per the contract.
-    unsafe {
-        let header = object_header(node);
-        (header.as_ref().vtable().trace)(header, tracer);
-    }
+    unsafe { tracer.trace_object(node) };
 }
 
 /// A cache hint for the object with header `header`: its header, and its
@@ -194,7 +190,7 @@ unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
 pub(crate) fn prefetch_object(header: NonNull<GcHeader>) {
     let at = header.as_ptr().cast::<GcLinks>();
     prefetch_line(at);
-    prefetch_line(at.wrapping_byte_sub(LINKS_SIZE));
+    prefetch_line(at.wrapping_byte_sub(LINKS_OFFSET));
 }
 
 /// A cache hint for the line at `at`.

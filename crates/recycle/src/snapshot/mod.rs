@@ -105,7 +105,7 @@ pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnaps
         for from in 0..tracked {
             let header = handles[from].header_ptr();
             // SAFETY: the handle keeps the object alive.
-            let vtable = unsafe { header.as_ref() }.vtable();
+            let vtable = unsafe { crate::header::vtable(header) };
             // SAFETY: as above.
             if unsafe { header.as_ref() }.is_dead() {
                 continue;

@@ -47,6 +47,30 @@ fn large_and_overaligned_objects_bypass_the_pools() {
 }
 
 #[test]
+fn a_tracked_object_has_a_32_byte_header() {
+    // The node of the memory target: a `u64` and an `Option<Gc<Self>>`
+    // (16 bytes). Its vtable is in its pool's header, so the object is the
+    // links (16 bytes), the header (16) and the value: 48-byte blocks.
+    #[derive(recycle::Trace)]
+    struct Link {
+        value: u64,
+        next: Option<Gc<Link>>,
+    }
+    let class = |s: &alloc::AllocStats| s.classes[(48 - 1) / 16];
+    let before = class(&alloc::stats());
+    assert_eq!(before.block_size, 48);
+    let mut chain = None;
+    for value in 0..100 {
+        chain = Some(Gc::new(Link { value, next: chain }));
+    }
+    let during = class(&alloc::stats());
+    assert_eq!(during.blocks_in_use, before.blocks_in_use + 100);
+    assert_eq!(chain.as_ref().map(|c| c.value), Some(99));
+    drop(chain);
+    assert_eq!(class(&alloc::stats()).blocks_in_use, before.blocks_in_use);
+}
+
+#[test]
 fn freed_blocks_are_reused() {
     let a = Gc::new([0u8; 40]);
     let addr = Gc::as_ptr(&a).addr();

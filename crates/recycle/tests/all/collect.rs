@@ -206,3 +206,81 @@ fn collections_on_other_threads_are_separate() {
     assert_eq!(other, 0, "another thread's heap is empty");
     assert_eq!(gc::collect(), 1);
 }
+
+/// One of many distinct tracked types: `Kind<0>`, `Kind<1>`, ...
+#[derive(Trace)]
+struct Kind<const N: usize> {
+    next: RefCell<Option<Gc<Kind<N>>>>,
+    #[trace(skip)]
+    filler: [u64; 2],
+}
+
+/// Makes a self-loop of `Kind<N>` and returns a handle to it.
+fn self_loop<const N: usize>() -> recycle::GcAny {
+    let object = Gc::new(Kind::<N> {
+        next: RefCell::new(None),
+        filler: [N as u64; 2],
+    });
+    *object.next.borrow_mut() = Some(object.clone());
+    recycle::GcAny::from(object)
+}
+
+macro_rules! self_loops_of_kinds {
+    ($($tens:literal)*) => {
+        vec![$(
+            self_loop::<{ $tens * 10 }>(), self_loop::<{ $tens * 10 + 1 }>(),
+            self_loop::<{ $tens * 10 + 2 }>(), self_loop::<{ $tens * 10 + 3 }>(),
+            self_loop::<{ $tens * 10 + 4 }>(), self_loop::<{ $tens * 10 + 5 }>(),
+            self_loop::<{ $tens * 10 + 6 }>(), self_loop::<{ $tens * 10 + 7 }>(),
+            self_loop::<{ $tens * 10 + 8 }>(), self_loop::<{ $tens * 10 + 9 }>(),
+        )*]
+    };
+}
+
+#[test]
+fn more_tracked_types_than_the_pools_have_slots_for() {
+    // The pool allocator gives 128 tracked types per thread pools of their
+    // own (the pool then knows the type); the objects of the others carry
+    // their vtable. Both kinds must trace, name their type, downcast and
+    // be freed alike.
+    let objects = self_loops_of_kinds!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14);
+    assert_eq!(objects.len(), 150);
+    for (n, object) in objects.iter().enumerate() {
+        assert!(object.type_name().contains(&format!("Kind<{n}>")));
+        assert_eq!(gc::get_referents(object).len(), 1, "its self-loop");
+    }
+    let last = objects[149]
+        .downcast::<Kind<149>>()
+        .expect("the right type");
+    assert_eq!(last.filler, [149, 149]);
+    drop(last);
+    drop(objects);
+    assert_eq!(gc::collect(), 150);
+    assert_eq!(gc::collect(), 0);
+}
+
+#[test]
+fn tracked_values_too_big_for_the_pools_are_collected() {
+    #[derive(Trace)]
+    struct Big {
+        next: RefCell<Option<Gc<Big>>>,
+        #[trace(skip)]
+        payload: [u64; 100],
+    }
+    let tally = Tally::new();
+    let a = Gc::new(Big {
+        next: RefCell::new(None),
+        payload: [1; 100],
+    });
+    let b = Gc::new(Big {
+        next: RefCell::new(Some(a.clone())),
+        payload: [2; 100],
+    });
+    *a.next.borrow_mut() = Some(b.clone());
+    let node = Node::new(0, &tally);
+    node.link(&node);
+    assert_eq!(a.payload[99] + b.payload[0], 3);
+    drop((a, b, node));
+    assert_eq!(gc::collect(), 3);
+    assert_eq!(tally.dropped(), 1);
+}
