@@ -6,7 +6,7 @@
 //!  +---------------+---------------+---------------+-----+
 //!  | pool          | pool          | pool          | ... |   POOLS_PER_ARENA pools
 //!  +---------------+---------------+---------------+-----+
-//!  pool (POOL_SIZE, POOL_SIZE-aligned, one size class)
+//!  pool (POOL_SIZE, POOL_SIZE-aligned, one size class, perhaps one type)
 //!  +-------------+-------+-------+-------+-----------------+
 //!  | PoolHeader  | block | block | block | not carved yet  |
 //!  +-------------+-------+-------+-------+-----------------+
@@ -17,13 +17,17 @@
 //! - A **pool** holds blocks of one class. Freed blocks form a singly linked
 //!   list threaded through the blocks themselves; never-used blocks are
 //!   carved lazily (`next_offset`), so a new pool touches only its header.
-//! - Pools with free blocks are on their class's *usable* list (doubly
-//!   linked): allocation pops from its first pool. A full pool leaves the
-//!   list and comes back when a block is freed. A pool whose blocks are all
-//!   free goes to its arena's free pools, usable by any class, unless it is
-//!   its class's only usable pool: that one stays (so a loop that allocates
-//!   and frees one object does not set up a pool each time) until the thread
-//!   exits.
+//! - A pool serves any type of its class, or one type only
+//!   ([`Pools::allocate_typed`], for tracked objects): then its header holds
+//!   the type's key ([`kind_of`]), which the object itself need not carry.
+//!   Each of up to `TYPE_SLOTS` types per thread has its own usable list.
+//! - Pools with free blocks are on their class's (or type's) *usable* list
+//!   (doubly linked): allocation pops from its first pool. A full pool
+//!   leaves the list and comes back when a block is freed. A pool whose
+//!   blocks are all free goes to its arena's free pools, usable by any class
+//!   or type, unless it is its list's only usable pool: that one stays (so a
+//!   loop that allocates and frees one object does not set up a pool each
+//!   time) until the thread exits.
 //! - An **arena** whose pools are all free goes back to the system, unless it
 //!   is the only one (so a loop that allocates and frees one object does not
 //!   map and unmap an arena each time; CPython keeps one too).
