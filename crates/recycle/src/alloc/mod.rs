@@ -2,7 +2,7 @@
 //!
 //! With the `pool` feature (on by default), allocations of up to 512 bytes
 //! (every `Gc` of a small value: the header plus the value) come from a
-//! per-thread pymalloc-style allocator: 32 size classes, 16 KiB pools, 1 MiB
+//! per-thread pymalloc-style allocator: 64 size classes, 16 KiB pools, 1 MiB
 //! arenas (see `pool.rs` and `docs/internals`). Larger ones, and all of them
 //! without the feature, use the global allocator. Without the feature, Miri
 //! sees every object as its own allocation, which is how CI checks the
@@ -113,7 +113,7 @@ pub struct SizeClassStats {
 pub struct AllocStats {
     /// Is the pool allocator compiled in (the `pool` feature)?
     pub pool_enabled: bool,
-    /// The 32 size classes (16, 32, ..., 512 bytes).
+    /// The 64 size classes (8, 16, ..., 512 bytes).
     pub classes: Vec<SizeClassStats>,
     /// Arenas obtained from the system so far.
     pub arenas_allocated: u64,

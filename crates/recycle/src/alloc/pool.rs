@@ -12,8 +12,11 @@
 //!  +-------------+-------+-------+-------+-----------------+
 //! ```
 //!
-//! - A **size class** serves requests of up to `(class + 1) * 16` bytes; 32
+//! - A **size class** serves requests of up to `(class + 1) * 8` bytes; 64
 //!   classes cover 1..=512 bytes (larger requests use the global allocator).
+//!   A request aligned to 16 is rounded up to a multiple of 16, whose
+//!   blocks are aligned to 16. (CPython rounds every request to 16, which
+//!   malloc's contract asks of it; here each request says its alignment.)
 //! - A **pool** holds blocks of one class. Freed blocks form a singly linked
 //!   list threaded through the blocks themselves; never-used blocks are
 //!   carved lazily (`next_offset`), so a new pool touches only its header.
@@ -44,10 +47,14 @@ use std::alloc::{alloc, dealloc, handle_alloc_error};
 /// Requests up to this many bytes (and alignment up to `ALIGNMENT`) come
 /// from pools.
 pub(crate) const SMALL_REQUEST_THRESHOLD: usize = 512;
-/// Block sizes are multiples of this; it is also their alignment.
+/// The largest alignment pools serve.
 pub(crate) const ALIGNMENT: usize = 16;
+/// Block sizes are multiples of this. A block of a size that is a multiple
+/// of 16 is aligned to 16 (pool headers are), so requests aligned to 16 take
+/// every other class; the others waste at most 7 bytes rather than 15.
+pub(crate) const GRANULE: usize = 8;
 /// Number of size classes.
-pub(crate) const NUM_CLASSES: usize = SMALL_REQUEST_THRESHOLD / ALIGNMENT;
+pub(crate) const NUM_CLASSES: usize = SMALL_REQUEST_THRESHOLD / GRANULE;
 
 // Miri runs get small pools and arenas, so that the tests reach pool
 // recycling and arena release quickly.
@@ -150,12 +157,17 @@ const NUM_LISTS: usize = NUM_CLASSES + TYPE_SLOTS;
 
 /// The block size of a class.
 pub(crate) const fn block_size(class: usize) -> usize {
-    (class + 1) * ALIGNMENT
+    (class + 1) * GRANULE
 }
 
-/// The class serving `size` bytes (1..=512).
-pub(crate) const fn class_of(size: usize) -> usize {
-    size.saturating_sub(1) / ALIGNMENT
+/// The class serving `layout` (of 1..=512 bytes, aligned to at most 16).
+pub(crate) const fn class_of(layout: Layout) -> usize {
+    let size = if layout.align() > GRANULE {
+        layout.size().next_multiple_of(ALIGNMENT)
+    } else {
+        layout.size()
+    };
+    size.saturating_sub(1) / GRANULE
 }
 
 /// Does a request of this layout come from the pools?
@@ -213,7 +225,7 @@ impl Pools {
     #[inline]
     pub(crate) fn allocate(&self, layout: Layout) -> NonNull<u8> {
         debug_assert!(is_small(layout));
-        let class = class_of(layout.size());
+        let class = class_of(layout);
         self.allocate_from(class, class, ptr::null())
     }
 
@@ -227,7 +239,7 @@ impl Pools {
     pub(crate) fn allocate_typed(&self, layout: Layout, key: *const ()) -> Option<NonNull<u8>> {
         debug_assert!(is_small(layout) && !key.is_null());
         let slot = self.type_slot(key)?;
-        Some(self.allocate_from(NUM_CLASSES + slot, class_of(layout.size()), key))
+        Some(self.allocate_from(NUM_CLASSES + slot, class_of(layout), key))
     }
 
     /// The slot of `key` in `types`, taking a free one the first time.
@@ -300,7 +312,7 @@ impl Pools {
     ///   this thread, and is not used afterwards.
     #[inline]
     pub(crate) unsafe fn deallocate(block: NonNull<u8>, layout: Layout) {
-        let class = class_of(layout.size());
+        let class = class_of(layout);
         let pool = block
             .as_ptr()
             .map_addr(|a| a & !(POOL_SIZE - 1))

@@ -8,16 +8,17 @@ use recycle::alloc::{self, SizeClassStats};
 
 use crate::common::{Rng, size};
 
-/// Blocks of the class that serves `Gc<[u8; N]>` (untracked: 16-byte header).
+/// Blocks of the class that serves `Gc<[u8; N]>` (untracked: 16-byte header;
+/// classes are 8 bytes apart).
 fn class_of_array<const N: usize>() -> SizeClassStats {
     let bytes = 16 + N;
-    alloc::stats().classes[(bytes - 1) / 16]
+    alloc::stats().classes[(bytes - 1) / 8]
 }
 
 #[test]
 fn small_objects_come_from_pools() {
     let before = class_of_array::<200>();
-    assert_eq!(before.block_size, 224);
+    assert_eq!(before.block_size, 216);
     let objects: Vec<_> = (0..100).map(|_| Gc::new([7u8; 200])).collect();
     let during = class_of_array::<200>();
     assert_eq!(during.blocks_in_use, before.blocks_in_use + 100);
@@ -56,7 +57,7 @@ fn a_tracked_object_has_a_32_byte_header() {
         value: u64,
         next: Option<Gc<Link>>,
     }
-    let class = |s: &alloc::AllocStats| s.classes[(48 - 1) / 16];
+    let class = |s: &alloc::AllocStats| s.classes[(48 - 1) / 8];
     let before = class(&alloc::stats());
     assert_eq!(before.block_size, 48);
     let mut chain = None;
@@ -68,6 +69,36 @@ fn a_tracked_object_has_a_32_byte_header() {
     assert_eq!(chain.as_ref().map(|c| c.value), Some(99));
     drop(chain);
     assert_eq!(class(&alloc::stats()).blocks_in_use, before.blocks_in_use);
+}
+
+#[test]
+fn size_classes_are_8_bytes_apart_and_keep_16_byte_alignment() {
+    #[derive(Clone, Copy)]
+    #[repr(align(16))]
+    struct Aligned([u8; 24]);
+    impl recycle::Trace for Aligned {
+        const MAY_CONTAIN_GC: bool = false;
+        fn trace(&self, _: &mut recycle::Tracer) {}
+    }
+    // 16-byte header + 24 bytes: a 40-byte block.
+    let before = class_of_array::<24>();
+    assert_eq!(before.block_size, 40);
+    let packed: Vec<_> = (0..10).map(|_| Gc::new([5u8; 24])).collect();
+    assert_eq!(
+        class_of_array::<24>().blocks_in_use,
+        before.blocks_in_use + 10
+    );
+    // Aligned to 16, the same 40 bytes take a 48-byte block, aligned to 16.
+    let aligned: Vec<_> = (0..10).map(|_| Gc::new(Aligned([6; 24]))).collect();
+    for a in &aligned {
+        assert_eq!(Gc::as_ptr(a).addr() % 16, 0);
+        assert_eq!(a.0[23], 6);
+    }
+    assert_eq!(
+        class_of_array::<24>().blocks_in_use,
+        before.blocks_in_use + 10
+    );
+    assert_eq!(packed[9][0], 5);
 }
 
 #[test]
@@ -148,14 +179,14 @@ fn print_stats_table() {
     let keep: Vec<_> = (0..10).map(|_| Gc::new([0u8; 100])).collect();
     let table = alloc::stats().to_string();
     assert!(
-        table.starts_with("Small block threshold = 512, in 32 size classes."),
+        table.starts_with("Small block threshold = 512, in 64 size classes."),
         "{table}"
     );
     assert!(table.contains("# arenas allocated current"), "{table}");
     assert!(
         table
             .lines()
-            .any(|l| l.trim_start().starts_with("7    128")),
+            .any(|l| l.trim_start().starts_with("14    120")),
         "{table}"
     );
     alloc::print_stats();
