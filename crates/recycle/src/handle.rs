@@ -320,9 +320,8 @@ impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         if self.header().dec_strong() == 0 {
-            // SAFETY: this was the last strong handle; `destroy` is the
-            // object's own type's destructor.
-            unsafe { (crate::header::vtable(self.header_ptr()).destroy)(self.header_ptr()) }
+            // SAFETY: this was the last strong handle.
+            unsafe { destroy_last(self.header_ptr()) }
         } else {
             // The only way a cycle can become garbage (see `generations`).
             // SAFETY: this handle's pointer, to a live object.
@@ -340,20 +339,35 @@ impl<T: ?Sized> Deref for Gc<T> {
     #[inline]
     fn deref(&self) -> &T {
         if self.header().is_dead() {
-            deref_of_destroyed_value(
-                // SAFETY: a live handle's pointer, to a live allocation.
-                unsafe { crate::header::vtable(self.header_ptr()) }.type_name,
-            )
+            deref_of_destroyed_value(self.header_ptr())
         }
         // SAFETY: not dead, and a live handle keeps the value alive.
         unsafe { &(*self.ptr.as_ptr()).value }
     }
 }
 
+/// The last strong handle of an object went: its type's `destroy` takes
+/// over. Out of line, so that `Gc::drop`, inlined everywhere, stays a
+/// decrement and a test (finding the vtable of a tracked object means a
+/// look at its pool).
+///
+/// # Safety
+///
+/// - `header` is a live object's, with provenance over its allocation, and
+///   its strong count just reached 0.
+#[inline(never)]
+unsafe fn destroy_last(header: NonNull<GcHeader>) {
+    // SAFETY: per the contract; `destroy` is the object's own type's
+    // destructor.
+    unsafe { (crate::header::vtable(header).destroy)(header) }
+}
+
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn deref_of_destroyed_value(type_name: fn() -> &'static str) -> ! {
+fn deref_of_destroyed_value(header: NonNull<GcHeader>) -> ! {
+    // SAFETY: a live handle's pointer, to a live allocation.
+    let type_name = unsafe { crate::header::vtable(header) }.type_name;
     panic!(
         "dereferenced a Gc<{}> whose value the cycle collector already destroyed; \
          this happens in a Drop impl of a value in a garbage cycle (use Gc::try_deref \
