@@ -233,6 +233,11 @@ pub(crate) enum TraceAction {
     /// into the cache (`collector::lookahead`), counting those `far` from
     /// the object traced. Nothing else happens.
     Prefetch { far: usize },
+    /// A walk will run a `Prefetch` trace of the objects reported a few
+    /// steps later: start loading the heap buffers their values keep
+    /// handles in (a `Vec`'s), which that trace will read. Handles held
+    /// directly are prefetched as by `Prefetch`.
+    PrefetchBuffers,
 }
 
 /// For `TraceAction::Prefetch`: a target closer than this to the object
@@ -318,6 +323,26 @@ impl Tracer {
         }
     }
 
+    /// For the `trace` of a container that keeps its elements in a heap
+    /// buffer of its own (`Vec`, `VecDeque`, `Box`): during a runner's
+    /// shallow pass (`collector::lookahead`), starts loading the `bytes`
+    /// bytes at `start` (their first lines) and returns `true`, and the
+    /// container then reports nothing; otherwise returns `false`, and it
+    /// traces its elements as usual.
+    #[inline(always)]
+    pub(crate) fn prefetched_buffer(&self, start: *const u8, bytes: usize) -> bool {
+        if !matches!(self.action, TraceAction::PrefetchBuffers) {
+            return false;
+        }
+        /// The lines worth loading ahead: a longer buffer is read in
+        /// order, which the hardware's own prefetchers follow.
+        const LINES: usize = 4;
+        for line in 0..bytes.div_ceil(64).min(LINES) {
+            crate::collector::lookahead::prefetch_address(start.wrapping_add(line * 64));
+        }
+        true
+    }
+
     /// Tells the collector that part of this value cannot be inspected right
     /// now (for example a `RefCell` that is mutably borrowed), so the object
     /// must be treated as reachable in this collection.
@@ -338,6 +363,10 @@ impl Tracer {
 
     /// One reported handle, to the object with header `target`.
     pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
+        if let TraceAction::PrefetchBuffers = self.action {
+            crate::collector::lookahead::prefetch_object(target);
+            return;
+        }
         if let TraceAction::Prefetch { far } = &mut self.action {
             if target.addr().get().abs_diff(self.current.addr()) > NEAR {
                 *far += 1;
@@ -446,7 +475,9 @@ impl Tracer {
                 }
                 links.set_cycle_marked();
             }
-            TraceAction::Referents(_) | TraceAction::Prefetch { .. } => {
+            TraceAction::Referents(_)
+            | TraceAction::Prefetch { .. }
+            | TraceAction::PrefetchBuffers => {
                 unreachable!("handled above")
             }
         }

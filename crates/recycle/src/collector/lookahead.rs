@@ -6,15 +6,19 @@
 //! step then waits for a full cache miss that nothing else overlaps, and a
 //! walk costs about that miss per object, whatever the work done.
 //!
-//! The work on each object adds misses of its own: its value, a `Vec`
-//! buffer behind it, the objects it references. Two remedies, both mere
-//! hints to the CPU:
-//! - [`Runner`]: a scout chases the `next` pointers ten objects ahead of the
-//!   walk, prefetching each object one step before it reads it, and five
-//!   objects ahead, each object's `trace` runs with a tracer that only
-//!   prefetches what the value references (one object in sixteen, while
-//!   what they reference sits near them anyway). The chain of misses is the
-//!   scout's, overlapped with the work behind it;
+//! The work on each object adds misses of its own, each waiting for the
+//! one before: its value, a `Vec` buffer behind it, the objects it
+//! references. Two remedies, both mere hints to the CPU:
+//! - [`Runner`]: three cursors run ahead of the walk, each taking one link
+//!   of that chain for the objects it passes: a scout chases the `next`
+//!   pointers twelve objects ahead and prefetches each object; eight ahead,
+//!   each object's `trace` runs with a tracer that prefetches the heap
+//!   buffers holding its handles; four ahead, `trace` runs again, with a
+//!   tracer that prefetches what the value references. (While what the
+//!   objects reference sits near them anyway, only the second `trace` runs,
+//!   for one object in sixteen.)
+//!   The misses of a dozen objects are then in flight together, while the
+//!   walk works on objects already in cache;
 //! - [`Lookahead`]: the first walk of a collection notes the order in which
 //!   it met the objects, so that the later walks over the same objects
 //!   prefetch ten objects ahead without chasing anything.
@@ -28,31 +32,43 @@ use crate::trace::{TraceAction, Tracer};
 use super::PanicPayload;
 use super::list::GcList;
 
-/// How many objects ahead of the one being handled a [`Runner`] traces.
-const RUNNER_DISTANCE: usize = 5;
+/// How many objects ahead of the one being handled a [`Runner`]'s deep
+/// pass traces.
+const DEEP_DISTANCE: usize = 4;
+
+/// How many objects further ahead its shallow pass traces.
+const SHALLOW_DISTANCE: usize = 4;
 
 /// How many objects further ahead its scout prefetches.
-const SCOUT_DISTANCE: usize = 5;
+const SCOUT_DISTANCE: usize = 4;
 
-/// A cursor a few objects ahead of a walk over a list (one that goes along
-/// it, or one that takes objects off its front): it runs each object's
-/// `trace` with a tracer that only prefetches, so that by the time the walk
-/// handles the object, what its value references (anywhere in memory) is
-/// in cache. `trace` code reads the value itself (a `Vec`'s buffer, say),
-/// which the collector cannot prefetch otherwise.
+/// Cursors a few objects ahead of a walk over a list (one that goes along
+/// it, or one that takes objects off its front), which prefetch what the
+/// walk will need, so that by the time it handles an object, what its value
+/// references (anywhere in memory) is in cache. Each object costs the walk
+/// three cache misses in a chain: the object, the heap buffer its value
+/// keeps handles in (a `Vec`'s), and the objects those handles point to.
+/// Each cursor takes one link of the chain, a few objects apart, so the
+/// misses of different objects overlap:
 ///
-/// Further ahead, a *scout* follows the `next` pointers and prefetches each
-/// object one step before the scout needs it: the chain of cache misses
-/// that any walk over a linked list waits for is then paid by the scout,
-/// overlapped with the work on the objects behind it.
+/// 1. the *scout*, furthest ahead, follows the `next` pointers and
+///    prefetches each object one step before it needs it (the chain that
+///    any walk over a linked list waits for is the scout's);
+/// 2. the *shallow pass* runs each object's `trace` with a tracer that
+///    only prefetches the heap buffers that hold handles (`Vec` reports its
+///    buffer instead of tracing its elements; `Tracer::prefetch_buffer`);
+/// 3. the *deep pass* runs `trace` again, with a tracer that prefetches
+///    every object reported: the buffers it reads are in cache by then.
 ///
 /// The objects ahead must stay in the list, intact, until the walk reaches
 /// them: only the object being handled may leave it (objects may be
 /// appended; the runner does not look at those once it reached the end).
 pub(crate) struct Runner {
-    at: *const GcLinks,
+    deep: *const GcLinks,
+    shallow: *const GcLinks,
     scout: *const GcLinks,
-    tracer: Option<Tracer>,
+    /// The passes' tracers; `None` once a `trace` panicked (see `step`).
+    tracers: Option<(Tracer, Tracer)>,
     /// Objects traced in a row whose targets were all near them.
     near_streak: usize,
     /// Objects passed without tracing since the last one traced.
@@ -62,7 +78,7 @@ pub(crate) struct Runner {
 /// After this many objects in a row whose targets were all near them (in
 /// cache already, or followed by the hardware's own prefetchers), a
 /// [`Runner`] traces only one object in `SAMPLE_EVERY`, until one of those
-/// has a far target: on such a heap the second `trace` is pure cost.
+/// has a far target: on such a heap the extra `trace` calls are pure cost.
 const QUIET_AFTER: usize = 32;
 const SAMPLE_EVERY: usize = 16;
 
@@ -79,23 +95,30 @@ impl Runner {
     ) -> Runner {
         let first = list.first_or_end();
         let mut runner = Runner {
-            at: first,
+            deep: first,
+            shallow: first,
             scout: first,
-            tracer: Some(Tracer::new(TraceAction::Prefetch { far: 0 })),
+            tracers: Some((
+                Tracer::new(TraceAction::PrefetchBuffers),
+                Tracer::new(TraceAction::Prefetch { far: 0 }),
+            )),
             near_streak: 0,
             skipped: 0,
         };
-        for _ in 0..RUNNER_DISTANCE + SCOUT_DISTANCE {
+        for _ in 0..DEEP_DISTANCE + SHALLOW_DISTANCE + SCOUT_DISTANCE {
             runner.advance_scout(list);
         }
-        for _ in 0..RUNNER_DISTANCE {
-            runner.pass(list, catch.as_deref_mut());
+        for _ in 0..DEEP_DISTANCE + SHALLOW_DISTANCE {
+            runner.pass_shallow(list, catch.as_deref_mut());
+        }
+        for _ in 0..DEEP_DISTANCE {
+            runner.pass_deep(list, catch.as_deref_mut());
         }
         runner
     }
 
     /// The walk is about to handle `current`, the first object of `list`:
-    /// prefetches for the object `RUNNER_DISTANCE` places after it.
+    /// each cursor moves on by one object.
     ///
     /// `trace` runs user code. With `catch`, a panic in it ends the
     /// prefetching and goes to `catch` (for walks outside the collector's
@@ -107,18 +130,19 @@ impl Runner {
         &mut self,
         list: &GcList,
         current: NonNull<GcLinks>,
-        catch: Option<&mut Option<PanicPayload>>,
+        mut catch: Option<&mut Option<PanicPayload>>,
     ) {
-        if ptr::eq(self.at, current.as_ptr()) {
-            // SAFETY: a live object of the list (the caller's).
-            self.at = unsafe { current.as_ref() }.next();
-        }
-        if ptr::eq(self.scout, current.as_ptr()) {
-            // SAFETY: as above.
-            self.scout = unsafe { current.as_ref() }.next();
+        // A cursor that caught up with the walk (at the end of the list)
+        // moves past the object that is about to leave it.
+        for cursor in [&mut self.deep, &mut self.shallow, &mut self.scout] {
+            if ptr::eq(*cursor, current.as_ptr()) {
+                // SAFETY: a live object of the list (the caller's).
+                *cursor = unsafe { current.as_ref() }.next();
+            }
         }
         self.advance_scout(list);
-        self.pass(list, catch);
+        self.pass_shallow(list, catch.as_deref_mut());
+        self.pass_deep(list, catch);
     }
 
     fn advance_scout(&mut self, list: &GcList) {
@@ -131,44 +155,68 @@ impl Runner {
         prefetch(self.scout);
     }
 
-    fn pass(&mut self, list: &GcList, catch: Option<&mut Option<PanicPayload>>) {
-        if list.is_end(self.at) {
+    fn pass_shallow(&mut self, list: &GcList, catch: Option<&mut Option<PanicPayload>>) {
+        if list.is_end(self.shallow) {
             return;
         }
         // SAFETY: not the sentinel, so a live object of the list.
-        let node = unsafe { NonNull::new_unchecked(self.at.cast_mut()) };
+        let node = unsafe { NonNull::new_unchecked(self.shallow.cast_mut()) };
+        if self.near_streak < QUIET_AFTER {
+            self.trace(node, catch, |(shallow, _)| shallow);
+        }
+        // SAFETY: as above.
+        self.shallow = unsafe { node.as_ref() }.next();
+    }
+
+    fn pass_deep(&mut self, list: &GcList, catch: Option<&mut Option<PanicPayload>>) {
+        if list.is_end(self.deep) {
+            return;
+        }
+        // SAFETY: not the sentinel, so a live object of the list.
+        let node = unsafe { NonNull::new_unchecked(self.deep.cast_mut()) };
+        // SAFETY: as above.
+        self.deep = unsafe { node.as_ref() }.next();
         if self.near_streak >= QUIET_AFTER {
             self.skipped += 1;
             if self.skipped < SAMPLE_EVERY {
-                // SAFETY: as above.
-                self.at = unsafe { node.as_ref() }.next();
                 return;
             }
             self.skipped = 0;
         }
-        if let Some(tracer) = &mut self.tracer {
-            // SAFETY: a live tracked object with an intact value (see
-            // `start`); its `trace` is called as the collector calls any.
-            let mut run = || unsafe { prefetch_referents(node, tracer) };
-            match catch {
-                None => run(),
-                Some(first_panic) => {
-                    if let Err(payload) = catch_unwind(AssertUnwindSafe(run)) {
-                        first_panic.get_or_insert(payload);
-                        self.tracer = None;
-                    }
-                }
-            }
-        }
-        if let Some(tracer) = &mut self.tracer {
-            if tracer.take_far_visits() > 0 {
+        self.trace(node, catch, |(_, deep)| deep);
+        if let Some((_, deep)) = &mut self.tracers {
+            if deep.take_far_visits() > 0 {
                 self.near_streak = 0;
             } else {
                 self.near_streak += 1;
             }
         }
-        // SAFETY: as above.
-        self.at = unsafe { node.as_ref() }.next();
+    }
+
+    /// Runs `node`'s `trace` with the tracer `which` picks, if the runner
+    /// still traces; a panic is handled as `step` says.
+    fn trace(
+        &mut self,
+        node: NonNull<GcLinks>,
+        catch: Option<&mut Option<PanicPayload>>,
+        which: fn(&mut (Tracer, Tracer)) -> &mut Tracer,
+    ) {
+        let Some(tracers) = &mut self.tracers else {
+            return;
+        };
+        let tracer = which(tracers);
+        // SAFETY: a live tracked object with an intact value (see `start`);
+        // its `trace` is called as the collector calls any.
+        let mut run = || unsafe { prefetch_referents(node, tracer) };
+        match catch {
+            None => run(),
+            Some(first_panic) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(run)) {
+                    first_panic.get_or_insert(payload);
+                    self.tracers = None;
+                }
+            }
+        }
     }
 }
 
@@ -179,7 +227,10 @@ impl Runner {
 /// - `node` is a live tracked object with an initialized value.
 #[inline]
 unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
-    debug_assert!(matches!(tracer.action(), TraceAction::Prefetch { .. }));
+    debug_assert!(matches!(
+        tracer.action(),
+        TraceAction::Prefetch { .. } | TraceAction::PrefetchBuffers
+    ));
     // SAFETY: per the contract.
     unsafe { tracer.trace_object(node) };
 }
@@ -191,6 +242,12 @@ pub(crate) fn prefetch_object(header: NonNull<GcHeader>) {
     let at = header.as_ptr().cast::<GcLinks>();
     prefetch_line(at);
     prefetch_line(at.wrapping_byte_sub(LINKS_OFFSET));
+}
+
+/// A cache hint for the line holding `at` (any address will do).
+#[inline(always)]
+pub(crate) fn prefetch_address(at: *const u8) {
+    prefetch_line(at.cast());
 }
 
 /// A cache hint for the line at `at`.

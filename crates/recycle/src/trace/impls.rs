@@ -2,6 +2,7 @@
 
 use core::cell::{Cell, RefCell};
 use core::marker::PhantomData;
+use core::ptr;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 
 use super::{Trace, Tracer, Trust};
@@ -69,7 +70,11 @@ impl<T: Trace + ?Sized> Trace for Box<T> {
     const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
-        (**self).trace(tracer)
+        let value: &T = self;
+        if tracer.prefetched_buffer(ptr::from_ref(value).cast(), size_of_val(value)) {
+            return;
+        }
+        value.trace(tracer)
     }
 }
 
@@ -111,13 +116,38 @@ macro_rules! seq_trace {
     )*};
 }
 
-seq_trace!(
-    Vec<T>,
-    VecDeque<T>,
-    LinkedList<T>,
-    BinaryHeap<T>,
-    BTreeSet<T>
-);
+impl<T: Trace> Trace for Vec<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        if tracer.prefetched_buffer(self.as_ptr().cast(), size_of_val(self.as_slice())) {
+            return;
+        }
+        for v in self {
+            v.trace(tracer);
+        }
+    }
+}
+
+impl<T: Trace> Trace for VecDeque<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const TRUSTED: Option<Trust> = T::TRUSTED;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        let (front, back) = self.as_slices();
+        let prefetched = tracer.prefetched_buffer(front.as_ptr().cast(), size_of_val(front));
+        if prefetched {
+            tracer.prefetched_buffer(back.as_ptr().cast(), size_of_val(back));
+            return;
+        }
+        for v in self {
+            v.trace(tracer);
+        }
+    }
+}
+
+seq_trace!(LinkedList<T>, BinaryHeap<T>, BTreeSet<T>);
 
 impl<T: Trace> Trace for [T] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
@@ -225,3 +255,50 @@ tuple_trace!(
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K),
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L),
 );
+
+#[cfg(test)]
+mod tests {
+    use core::cell::Cell;
+    use std::collections::VecDeque;
+
+    use crate::trace::{Trace, TraceAction, Tracer};
+
+    /// Counts how often its `trace` runs.
+    struct Counted<'a>(&'a Cell<usize>);
+
+    impl Trace for Counted<'_> {
+        fn trace(&self, _: &mut Tracer) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+
+    /// The runner's shallow pass only loads a container's buffer: it runs
+    /// no element's `trace`, which the deep pass after it does.
+    #[test]
+    fn a_shallow_prefetch_pass_leaves_buffers_unread() {
+        let count = Cell::new(0);
+        let vec: Vec<Counted> = (0..3).map(|_| Counted(&count)).collect();
+        let boxed: Box<[Counted]> = (0..2).map(|_| Counted(&count)).collect();
+        // Two slices: the front wrapped around to the end of the buffer.
+        let mut deque: VecDeque<Counted> = VecDeque::with_capacity(4);
+        for _ in 0..4 {
+            deque.push_back(Counted(&count));
+        }
+        deque.pop_front();
+        deque.pop_front();
+        deque.push_back(Counted(&count));
+        assert!(!deque.as_slices().1.is_empty());
+
+        let mut shallow = Tracer::new(TraceAction::PrefetchBuffers);
+        vec.trace(&mut shallow);
+        boxed.trace(&mut shallow);
+        deque.trace(&mut shallow);
+        assert_eq!(count.get(), 0);
+
+        let mut deep = Tracer::new(TraceAction::Prefetch { far: 0 });
+        vec.trace(&mut deep);
+        boxed.trace(&mut deep);
+        deque.trace(&mut deep);
+        assert_eq!(count.get(), 3 + 2 + 3);
+    }
+}
