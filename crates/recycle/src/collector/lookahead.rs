@@ -56,7 +56,7 @@ const SCOUT_DISTANCE: usize = 4;
 ///    any walk over a linked list waits for is the scout's);
 /// 2. the *shallow pass* runs each object's `trace` with a tracer that
 ///    only prefetches the heap buffers that hold handles (`Vec` reports its
-///    buffer instead of tracing its elements; `Tracer::prefetch_buffer`);
+///    buffer instead of tracing its elements; `Tracer::prefetched_buffer`);
 /// 3. the *deep pass* runs `trace` again, with a tracer that prefetches
 ///    every object reported: the buffers it reads are in cache by then.
 ///
