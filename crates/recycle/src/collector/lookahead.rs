@@ -145,6 +145,7 @@ impl Runner {
         self.pass_deep(list, catch);
     }
 
+    #[inline(always)]
     fn advance_scout(&mut self, list: &GcList) {
         if list.is_end(self.scout) {
             return;
@@ -155,6 +156,7 @@ impl Runner {
         prefetch(self.scout);
     }
 
+    #[inline(always)]
     fn pass_shallow(&mut self, list: &GcList, catch: Option<&mut Option<PanicPayload>>) {
         if list.is_end(self.shallow) {
             return;
@@ -168,6 +170,7 @@ impl Runner {
         self.shallow = unsafe { node.as_ref() }.next();
     }
 
+    #[inline(always)]
     fn pass_deep(&mut self, list: &GcList, catch: Option<&mut Option<PanicPayload>>) {
         if list.is_end(self.deep) {
             return;
@@ -195,6 +198,7 @@ impl Runner {
 
     /// Runs `node`'s `trace` with the tracer `which` picks, if the runner
     /// still traces; a panic is handled as `step` says.
+    #[inline(always)]
     fn trace(
         &mut self,
         node: NonNull<GcLinks>,
