@@ -63,6 +63,10 @@ mod impls;
 /// - `trace` may create, clone and drop `Gc` values; objects whose last handle
 ///   it drops are destroyed once the collector is done walking its lists.
 ///   `collect()` called from `trace` returns 0.
+/// - `trace` runs any number of times per collection: the collector also runs
+///   it a few objects ahead of its walks, with a tracer that only prefetches
+///   what the walk will read. Side effects in it are safe, but nothing should
+///   depend on how often they happen.
 ///
 /// # `MAY_CONTAIN_GC`
 ///
