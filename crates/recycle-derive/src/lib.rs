@@ -81,10 +81,16 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
 
     let mut may_contain = Vec::new();
     let mut trusted = Vec::new();
+    let mut fixed = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => {
-            let (pattern, calls) =
-                destructure(&data.fields, &name, &mut may_contain, &mut trusted)?;
+            let (pattern, calls) = destructure(
+                &data.fields,
+                &name,
+                &mut may_contain,
+                &mut trusted,
+                &mut fixed,
+            )?;
             quote! {
                 let #name #pattern = self;
                 #(#calls)*
@@ -94,8 +100,13 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
             let mut arms = Vec::new();
             for variant in &data.variants {
                 let ident = &variant.ident;
-                let (pattern, calls) =
-                    destructure(&variant.fields, &name, &mut may_contain, &mut trusted)?;
+                let (pattern, calls) = destructure(
+                    &variant.fields,
+                    &name,
+                    &mut may_contain,
+                    &mut trusted,
+                    &mut fixed,
+                )?;
                 arms.push(quote! { #name::#ident #pattern => { #(#calls)* } });
             }
             if arms.is_empty() {
@@ -132,6 +143,13 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         }}
     };
 
+    // Fixed edges when every traced field's are (see `recycle::Trace`).
+    let fixed_edges = if container.tracked {
+        quote! { false }
+    } else {
+        quote! { true #(&& #fixed)* }
+    };
+
     let finalizer = if container.finalize {
         quote! {
             const HAS_FINALIZER: bool = true;
@@ -149,6 +167,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         impl #impl_generics ::recycle::Trace for #name #ty_generics #where_clause {
             const MAY_CONTAIN_GC: bool = #may_contain_gc;
             const TRUSTED: ::core::option::Option<::recycle::Trust> = #trusted;
+            const FIXED_EDGES: bool = #fixed_edges;
             #finalizer
 
             #[inline]
@@ -161,12 +180,14 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
 }
 
 /// A pattern binding every field, and a `trace` call per field not skipped.
-/// Pushes each traced field's `MAY_CONTAIN_GC` term to `may_contain`.
+/// Pushes each traced field's `MAY_CONTAIN_GC`, `TRUSTED` and `FIXED_EDGES`
+/// terms.
 fn destructure(
     fields: &Fields,
     self_name: &Ident,
     may_contain: &mut Vec<TokenStream2>,
     trusted: &mut Vec<TokenStream2>,
+    fixed: &mut Vec<TokenStream2>,
 ) -> syn::Result<(TokenStream2, Vec<TokenStream2>)> {
     let mut bindings = Vec::new();
     let mut calls = Vec::new();
@@ -191,9 +212,18 @@ fn destructure(
             // The type itself again: adds nothing the other fields do not
             // decide (and the compiler cannot evaluate it).
             may_contain.push(quote! { true });
+            // Behind a handle (`Option<Gc<Self>>`), the compiler can answer
+            // without looking into the type; otherwise (`Box<Self>`) assume
+            // the handles may change, which only keeps objects tracked.
+            if only_behind_handles(ty, self_name) {
+                fixed.push(quote! { <#ty as ::recycle::Trace>::FIXED_EDGES });
+            } else {
+                fixed.push(quote! { false });
+            }
         } else {
             may_contain.push(quote! { <#ty as ::recycle::Trace>::MAY_CONTAIN_GC });
             trusted.push(quote! { <#ty as ::recycle::Trace>::TRUSTED });
+            fixed.push(quote! { <#ty as ::recycle::Trace>::FIXED_EDGES });
         }
     }
     let pattern = match fields {
@@ -202,6 +232,51 @@ fn destructure(
         Fields::Unit => quote! {},
     };
     Ok((pattern, calls))
+}
+
+/// Is every mention of the type being derived inside a `Gc<..>` or
+/// `Weak<..>` (whose `Trace` constants do not depend on what they point to)?
+fn only_behind_handles(ty: &Type, self_name: &Ident) -> bool {
+    match ty {
+        Type::Path(path) => {
+            if path.qself.is_some() {
+                return !mentions(ty, self_name);
+            }
+            let Some(last) = path.path.segments.last() else {
+                return true;
+            };
+            if last.ident == "Gc" || last.ident == "Weak" {
+                return true;
+            }
+            if path.path.segments.len() == 1 && (last.ident == *self_name || last.ident == "Self") {
+                return false;
+            }
+            path.path
+                .segments
+                .iter()
+                .all(|segment| match &segment.arguments {
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().all(|arg| match arg {
+                            syn::GenericArgument::Type(inner) => {
+                                only_behind_handles(inner, self_name)
+                            }
+                            _ => true,
+                        })
+                    }
+                    syn::PathArguments::None => true,
+                    syn::PathArguments::Parenthesized(_) => !mentions(ty, self_name),
+                })
+        }
+        Type::Tuple(tuple) => tuple
+            .elems
+            .iter()
+            .all(|t| only_behind_handles(t, self_name)),
+        Type::Array(array) => only_behind_handles(&array.elem, self_name),
+        Type::Slice(slice) => only_behind_handles(&slice.elem, self_name),
+        Type::Paren(paren) => only_behind_handles(&paren.elem, self_name),
+        Type::Group(group) => only_behind_handles(&group.elem, self_name),
+        _ => !mentions(ty, self_name),
+    }
 }
 
 /// Does the field type name the type being derived (or `Self`)?

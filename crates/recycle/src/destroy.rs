@@ -50,9 +50,10 @@ pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
 pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>) {
     // SAFETY: the object is live until it is freed below.
     let h = unsafe { header.as_ref() };
-    if !O::tracked(h) {
-        // An untracked value holds no `Gc`, so dropping it destroys nothing
-        // else: no nesting to limit, and no list the collector could be
+    // SAFETY: as above.
+    if !unsafe { O::may_hold_gc(header) } {
+        // A value that cannot hold a `Gc` destroys nothing else when it is
+        // dropped: no nesting to limit, and no list the collector could be
         // walking. (A `Trace` impl that wrongly claims `MAY_CONTAIN_GC =
         // false` for a type that holds `Gc`s loses the trashcan, not safety.)
         // SAFETY: forwarded contract.
@@ -60,10 +61,12 @@ pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>
         return;
     }
     with_heap(|heap| {
-        if heap.is_tracing() {
+        if O::tracked(h) && heap.is_tracing() {
             // The collector is walking its lists and may be inside this very
             // object's `trace`: queue it; the collector destroys it later.
-            // SAFETY: tracked type, so it has links; `deferred` points to the
+            // (An object untracked at birth is in no list and never traced:
+            // it goes now; a tracked object its value frees is queued then.)
+            // SAFETY: tracked, so it has links; `deferred` points to the
             // collector's live queue while `is_tracing()`.
             unsafe {
                 links_of(header).as_ref().set_destroy_deferred(true);
@@ -75,7 +78,12 @@ pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>
         if depth < TRASHCAN_DEPTH {
             let _depth = DepthGuard::enter(heap);
             // SAFETY: forwarded contract.
-            if let Destroyed::Gone { epoch } = unsafe { destroy_now_with::<O>(header) } {
+            let destroyed = unsafe { destroy_now_with::<O>(header) };
+            if let Destroyed::Gone {
+                tracked: true,
+                epoch,
+            } = destroyed
+            {
                 heap.counters.note_destruction(epoch);
             }
         } else {
@@ -124,8 +132,11 @@ fn empty_trashcan(heap: &Heap) {
     while let Some(next) = unsafe { (*trashcan).pop() } {
         // SAFETY: every queued object had strong == 0 and was queued once.
         match catch_unwind(AssertUnwindSafe(|| unsafe { destroy_now(next) })) {
-            Ok(Destroyed::Gone { epoch }) => heap.counters.note_destruction(epoch),
-            Ok(Destroyed::Resurrected) => {}
+            Ok(Destroyed::Gone {
+                tracked: true,
+                epoch,
+            }) => heap.counters.note_destruction(epoch),
+            Ok(Destroyed::Gone { tracked: false, .. } | Destroyed::Resurrected) => {}
             Err(payload) => {
                 first_panic.get_or_insert(payload);
             }
@@ -170,9 +181,10 @@ impl Drop for DepthGuard<'_> {
 pub(crate) enum Destroyed {
     /// The object's finalizer resurrected it: it was left alone.
     Resurrected,
-    /// The object is destroyed; `epoch` is its epoch if it was tracked and
-    /// not frozen (for `GenerationCounters::note_destruction`).
-    Gone { epoch: Option<u32> },
+    /// The object is destroyed. If it was `tracked`, it counts for
+    /// `GenerationCounters::note_destruction`, with its `epoch` unless it
+    /// was frozen.
+    Gone { tracked: bool, epoch: Option<u32> },
 }
 
 /// Unlinks the object, drops its value (unless the collector already did) and
@@ -209,7 +221,8 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
         Finalized::Dead(panic) => panic,
     };
     let mut epoch = None;
-    if O::tracked(h) {
+    let tracked = O::tracked(h);
+    if tracked {
         // SAFETY: tracked type, so it has links; lists hold live objects only.
         unsafe {
             let links = links_of(header);
@@ -245,7 +258,7 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
     if let Some(payload) = finalizer_panic {
         resume_unwind(payload);
     }
-    Destroyed::Gone { epoch }
+    Destroyed::Gone { tracked, epoch }
 }
 
 /// What became of an object whose finalizer was due.
@@ -318,8 +331,15 @@ unsafe fn release_implicit_weak_with<O: Ops>(header: NonNull<GcHeader>) {
 
 /// What destruction needs to know about an object's type.
 pub(crate) trait Ops {
-    /// Does the type have `GcLinks` (`MAY_CONTAIN_GC`)?
+    /// Does the object have `GcLinks` (a type that may hold a `Gc`, and not
+    /// untracked at birth)?
     fn tracked(header: &GcHeader) -> bool;
+    /// May the value hold a `Gc` (`MAY_CONTAIN_GC`), tracked or not?
+    ///
+    /// # Safety
+    ///
+    /// - `header` is a live object's, with provenance over its allocation.
+    unsafe fn may_hold_gc(header: NonNull<GcHeader>) -> bool;
     /// The type's finalizer, if it has one.
     ///
     /// # Safety
@@ -349,6 +369,12 @@ impl Ops for Erased {
         header.is_tracked_type()
     }
     #[inline(always)]
+    unsafe fn may_hold_gc(header: NonNull<GcHeader>) -> bool {
+        // SAFETY: forwarded contract.
+        Erased::tracked(unsafe { header.as_ref() })
+            || unsafe { crate::header::vtable(header) }.may_contain_gc
+    }
+    #[inline(always)]
     unsafe fn finalizer(header: NonNull<GcHeader>) -> Option<unsafe fn(NonNull<GcHeader>)> {
         // SAFETY: forwarded contract.
         unsafe { crate::header::vtable(header) }.finalize
@@ -372,7 +398,11 @@ pub(crate) struct Typed<T>(core::marker::PhantomData<T>);
 
 impl<T: Trace + 'static> Ops for Typed<T> {
     #[inline(always)]
-    fn tracked(_: &GcHeader) -> bool {
+    fn tracked(header: &GcHeader) -> bool {
+        T::MAY_CONTAIN_GC && header.is_tracked_type()
+    }
+    #[inline(always)]
+    unsafe fn may_hold_gc(_: NonNull<GcHeader>) -> bool {
         T::MAY_CONTAIN_GC
     }
     #[inline(always)]

@@ -34,6 +34,9 @@ pub struct GcBox<T: ?Sized> {
 /// pointer to it.
 #[repr(align(16))]
 pub(crate) struct VTable {
+    /// `T::MAY_CONTAIN_GC`: an untracked object of this type may still hold
+    /// handles (it was untracked at birth).
+    pub(crate) may_contain_gc: bool,
     /// `T::TRUSTED.is_some()`: the edges its `trace` reports may be
     /// subtracted as references from inside the heap.
     pub(crate) trusted: bool,
@@ -58,16 +61,45 @@ pub(crate) struct VTable {
     /// The same for a prefixed tracked object (its vtable in the object).
     prefixed_layout: Layout,
     prefixed_header_offset: usize,
+    /// Layout of an untracked object (its header at offset 0): the same as
+    /// `alloc_layout` for a type that cannot hold a `Gc`; for one that can,
+    /// the layout of an object untracked at birth (see `Trace::FIXED_EDGES`).
+    untracked_layout: Layout,
+}
+
+/// Where an object's header is, and what surrounds it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// Tracked, in a pool of its type (its vtable in the pool's header).
+    TypedPool,
+    /// Tracked, with its vtable in the word before its links.
+    Prefixed,
+    /// Untracked: the header first, its word holding the vtable.
+    Untracked,
+}
+
+impl Placement {
+    /// The placement of the object with header `h`.
+    #[inline(always)]
+    fn of(h: &GcHeader) -> Placement {
+        if !h.is_tracked_type() {
+            Placement::Untracked
+        } else if h.is_prefixed() {
+            Placement::Prefixed
+        } else {
+            Placement::TypedPool
+        }
+    }
 }
 
 impl VTable {
     /// The layout of an object with this vtable, and where its header is.
     #[inline(always)]
-    fn layout(&self, prefixed: bool) -> (Layout, usize) {
-        if prefixed {
-            (self.prefixed_layout, self.prefixed_header_offset)
-        } else {
-            (self.alloc_layout, self.header_offset)
+    fn layout(&self, placement: Placement) -> (Layout, usize) {
+        match placement {
+            Placement::TypedPool => (self.alloc_layout, self.header_offset),
+            Placement::Prefixed => (self.prefixed_layout, self.prefixed_header_offset),
+            Placement::Untracked => (self.untracked_layout, 0),
         }
     }
 }
@@ -88,12 +120,15 @@ impl<T: Trace + 'static> VTableFor<T> {
         }
     }
     const fn layout(prefixed: bool) -> Layout {
+        Self::layout_with_header_at(Self::header_offset(prefixed))
+    }
+    const fn layout_with_header_at(offset: usize) -> Layout {
         let align = if Self::BOX.align() > align_of::<GcLinks>() {
             Self::BOX.align()
         } else {
             align_of::<GcLinks>()
         };
-        match Layout::from_size_align(Self::header_offset(prefixed) + Self::BOX.size(), align) {
+        match Layout::from_size_align(offset + Self::BOX.size(), align) {
             Ok(layout) => layout,
             Err(_) => panic!("Gc<T>: allocation layout overflows"),
         }
@@ -104,7 +139,11 @@ impl<T: Trace + 'static> VTableFor<T> {
     /// Tracked with its vtable in the object.
     const PREFIXED_HEADER_OFFSET: usize = Self::header_offset(true);
     const PREFIXED_ALLOC: Layout = Self::layout(true);
+    /// Untracked (a type that cannot hold a `Gc`, or an object untracked at
+    /// birth): the header at offset 0.
+    const UNTRACKED_ALLOC: Layout = Self::layout_with_header_at(0);
     const VTABLE: VTable = VTable {
+        may_contain_gc: T::MAY_CONTAIN_GC,
         trusted: T::TRUSTED.is_some(),
         trace: trace_value::<T>,
         drop_value: drop_value::<T>,
@@ -120,6 +159,7 @@ impl<T: Trace + 'static> VTableFor<T> {
         header_offset: Self::HEADER_OFFSET,
         prefixed_layout: Self::PREFIXED_ALLOC,
         prefixed_header_offset: Self::PREFIXED_HEADER_OFFSET,
+        untracked_layout: Self::UNTRACKED_ALLOC,
     };
 }
 
@@ -174,27 +214,44 @@ pub(crate) fn allocate_uninit_in<T: Trace + 'static>(
     if T::MAY_CONTAIN_GC {
         let key: *const () = (vtable_of::<T>() as *const VTable).cast();
         if let Some(base) = crate::alloc::allocate_typed_in(heap, VTableFor::<T>::ALLOC, key) {
-            return init_box::<T>(base, false, site);
+            return init_box::<T>(base, Placement::TypedPool, site);
         }
         let base = crate::alloc::allocate_in(heap, VTableFor::<T>::PREFIXED_ALLOC);
-        return init_box::<T>(base, true, site);
+        return init_box::<T>(base, Placement::Prefixed, site);
     }
-    init_box::<T>(
-        crate::alloc::allocate_in(heap, VTableFor::<T>::ALLOC),
-        false,
-        site,
-    )
+    allocate_untracked_in::<T>(heap, site)
 }
 
-/// Places the header (and links, and for a `prefixed` object its vtable)
-/// in a fresh allocation; tells `tracemalloc` that `site` made it.
+/// [`allocate_untracked_in`], looking the heap up.
+pub(crate) fn allocate_untracked<T: Trace + 'static>(
+    site: &'static Location<'static>,
+) -> NonNull<GcBox<T>> {
+    crate::heap::with_heap(|heap| allocate_untracked_in::<T>(heap, site))
+}
+
+/// [`allocate_uninit_in`] for an untracked object: of a type that cannot
+/// hold a `Gc`, or untracked at birth (see `Trace::FIXED_EDGES`).
+#[inline]
+pub(crate) fn allocate_untracked_in<T: Trace + 'static>(
+    heap: &Heap,
+    site: &'static Location<'static>,
+) -> NonNull<GcBox<T>> {
+    let base = crate::alloc::allocate_in(heap, VTableFor::<T>::UNTRACKED_ALLOC);
+    init_box::<T>(base, Placement::Untracked, site)
+}
+
+/// Places the header (and, for a tracked object, its links, and for a
+/// prefixed one its vtable) in a fresh allocation; tells `tracemalloc` that
+/// `site` made it.
 #[inline(always)]
 fn init_box<T: Trace + 'static>(
     base: NonNull<u8>,
-    prefixed: bool,
+    placement: Placement,
     site: &'static Location<'static>,
 ) -> NonNull<GcBox<T>> {
-    let (layout, offset) = vtable_of::<T>().layout(prefixed);
+    let (layout, offset) = vtable_of::<T>().layout(placement);
+    let tracked = placement != Placement::Untracked;
+    let prefixed = placement == Placement::Prefixed;
     if crate::tracemalloc::any_thread_tracing() {
         crate::tracemalloc::on_allocate(
             base.addr().get(),
@@ -205,7 +262,7 @@ fn init_box<T: Trace + 'static>(
     }
     // SAFETY: `offset` + size of the box is within the allocation.
     let boxed: NonNull<GcBox<T>> = unsafe { base.byte_add(offset).cast() };
-    if T::MAY_CONTAIN_GC {
+    if tracked {
         // SAFETY: tracked layout: the links end where the header begins (they
         // share its first word), inside the allocation (offset >= the
         // prefix); a prefixed object's vtable is the word before them.
@@ -220,7 +277,7 @@ fn init_box<T: Trace + 'static>(
             }
         }
     }
-    let header = if T::MAY_CONTAIN_GC {
+    let header = if tracked {
         GcHeader::tracked(prefixed, 0)
     } else {
         GcHeader::untracked(vtable_of::<T>(), 0)
@@ -242,7 +299,7 @@ fn init_box<T: Trace + 'static>(
 #[inline(always)]
 unsafe fn layout_of(header: NonNull<GcHeader>) -> (Layout, usize) {
     // SAFETY: per the contract.
-    unsafe { header::vtable(header).layout(header.as_ref().is_prefixed()) }
+    unsafe { header::vtable(header).layout(Placement::of(header.as_ref())) }
 }
 
 /// The address of the allocation that holds `header` (what the allocator and
@@ -284,14 +341,19 @@ pub(crate) unsafe fn deallocate(header: NonNull<GcHeader>) {
 #[inline(always)]
 pub(crate) unsafe fn deallocate_typed<T: Trace + 'static>(header: NonNull<GcHeader>) {
     // SAFETY: the header is still allocated.
-    let prefixed = T::MAY_CONTAIN_GC && unsafe { header.as_ref() }.is_prefixed();
-    let (layout, offset) = if prefixed {
-        (
+    let h = unsafe { header.as_ref() };
+    let placement = if T::MAY_CONTAIN_GC {
+        Placement::of(h)
+    } else {
+        Placement::Untracked
+    };
+    let (layout, offset) = match placement {
+        Placement::TypedPool => (VTableFor::<T>::ALLOC, VTableFor::<T>::HEADER_OFFSET),
+        Placement::Prefixed => (
             VTableFor::<T>::PREFIXED_ALLOC,
             VTableFor::<T>::PREFIXED_HEADER_OFFSET,
-        )
-    } else {
-        (VTableFor::<T>::ALLOC, VTableFor::<T>::HEADER_OFFSET)
+        ),
+        Placement::Untracked => (VTableFor::<T>::UNTRACKED_ALLOC, 0),
     };
     // SAFETY: as `deallocate`, with `T`'s constants for the offset and layout.
     unsafe {

@@ -13,10 +13,10 @@ use core::ptr::{self, NonNull};
 use crate::collector::generations::note_reference_dropped;
 use crate::collector::list::unlink;
 use crate::destroy::release_implicit_weak;
-use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in};
+use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in, allocate_untracked};
 use crate::header::{GcHeader, links_of};
 use crate::heap::with_heap;
-use crate::trace::{Trace, Tracer, Trust};
+use crate::trace::{Trace, TraceAction, Tracer, Trust};
 use crate::weak::Weak;
 
 /// A single-threaded reference-counting pointer whose reference cycles are
@@ -48,7 +48,11 @@ impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` into a new reference-counted allocation.
     ///
     /// If `T` may hold a `Gc`, this counts towards the next automatic
-    /// collection (see [`gc`](crate::gc)), which then runs inside this call.
+    /// collection (see [`gc`](crate::gc)), which then runs inside this call,
+    /// unless the object is untracked at birth: if `T` has
+    /// [`Trace::FIXED_EDGES`], this calls the value's `trace` once to see
+    /// whether every handle in it points to an untracked object (see
+    /// "Untracked at birth" in [`Trace`]).
     ///
     /// ```
     /// let five = recycle::Gc::new(5);
@@ -70,6 +74,10 @@ impl<T: Trace + 'static> Gc<T> {
         }
         if !T::MAY_CONTAIN_GC {
             return init(allocate_uninit::<T>(site), value);
+        }
+        if T::FIXED_EDGES && !T::HAS_FINALIZER && !holds_tracked_handle(&value) {
+            // Untracked at birth: it can never be part of a cycle.
+            return init(allocate_untracked::<T>(site), value);
         }
         // Tracked: allocate and link into generation 0 with one heap lookup.
         let (gc, collect) = with_heap(|heap| {
@@ -134,8 +142,8 @@ impl<T: Trace + 'static> Gc<T> {
         let this = ManuallyDrop::new(this);
         let header = this.header_ptr();
         this.header().set_strong(0);
-        if T::MAY_CONTAIN_GC {
-            // SAFETY: tracked type; not inside a list walk (checked above).
+        if T::MAY_CONTAIN_GC && this.header().is_tracked_type() {
+            // SAFETY: tracked; not inside a list walk (checked above).
             let epoch = unsafe {
                 let links = links_of(header);
                 unlink(links);
@@ -155,6 +163,14 @@ impl<T: Trace + 'static> Gc<T> {
     pub fn into_inner(this: Self) -> Option<T> {
         Gc::try_unwrap(this).ok()
     }
+}
+
+/// Does `value` report a handle to a tracked object? (Runs its `trace`.)
+#[inline]
+fn holds_tracked_handle<T: Trace>(value: &T) -> bool {
+    let mut tracer = Tracer::new(TraceAction::FindTracked { found: false });
+    value.trace(&mut tracer);
+    !matches!(tracer.action(), TraceAction::FindTracked { found: false })
 }
 
 impl<T: ?Sized> Gc<T> {
@@ -238,9 +254,15 @@ impl<T: ?Sized> Gc<T> {
 
     /// A mutable reference to the value if there is no other `Gc` or `Weak`
     /// handle to it (as [`Rc::get_mut`](std::rc::Rc::get_mut)); `None` also
-    /// when the collector destroyed the value or is walking its lists.
+    /// when the collector destroyed the value or is walking its lists, and
+    /// for an object untracked at birth whose type may hold a `Gc` (a handle
+    /// stored through the reference could close a cycle the collector would
+    /// not see; see "Untracked at birth" in [`Trace`]).
     pub fn get_mut(this: &mut Self) -> Option<&mut T> {
-        if Gc::is_uniquely_owned(this) && this.header().weak() == 1 {
+        // SAFETY: the handle keeps the object, and its vtable, alive.
+        let untracked_at_birth = !this.header().is_tracked_type()
+            && unsafe { crate::header::vtable(this.header_ptr()) }.may_contain_gc;
+        if Gc::is_uniquely_owned(this) && this.header().weak() == 1 && !untracked_at_birth {
             // SAFETY: the only handle, no weak one, and `&mut self` borrows it.
             Some(unsafe { &mut (*this.ptr.as_ptr()).value })
         } else {
@@ -381,6 +403,8 @@ impl<T: ?Sized> Trace for Gc<T> {
     // SAFETY: `trace` reports exactly this handle, once; it is owned by
     // whatever owns this `Gc`.
     const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
+    /// A handle always points to the same object.
+    const FIXED_EDGES: bool = true;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         tracer.visit(self.header_ptr())

@@ -76,6 +76,26 @@ mod impls;
 /// are never scanned and have no collector header, so `Gc<String>` costs what
 /// `Rc<String>` costs. The default is `true`, the safe choice: a type that
 /// claims `false` but holds a `Gc` only leaks cycles through it.
+///
+/// # Untracked at birth (`FIXED_EDGES`)
+///
+/// Only an object whose handles change after it is made can close a cycle:
+/// a handle exists before the object that stores it, so objects that never
+/// change their handles only point to older objects. CPython uses this to
+/// untrack tuples whose items are all untracked, and recycle does the same
+/// when a value is made. If its type has [`Trace::FIXED_EDGES`] (no `Gc`
+/// behind a `RefCell` or `Cell`; the derive works it out) and no finalizer,
+/// and every handle the value reports points to an untracked object, the
+/// new object is untracked too: a 16-byte header instead of 32, no list,
+/// never scanned, freed by reference counting alone. An immutable list or
+/// tree built from its leaves up is untracked throughout, and costs what
+/// `Rc` costs; [`gc::is_tracked`](crate::gc::is_tracked) tells.
+/// [`Gc::get_mut`](crate::Gc::get_mut) returns `None` for such an object
+/// when its type may hold a `Gc`: a handle stored through it could close a
+/// cycle that the collector would not see.
+///
+/// A type that claims `FIXED_EDGES` but changes its handles is still safe:
+/// cycles through its untracked objects leak.
 pub trait Trace {
     /// Can a value of this type (transitively) own a `Gc`? See the trait docs.
     const MAY_CONTAIN_GC: bool = true;
@@ -85,6 +105,13 @@ pub trait Trace {
     /// inside the heap (see the trait docs). `None`, the default, is always
     /// safe: the type's edges then only keep objects alive.
     const TRUSTED: Option<Trust> = None;
+
+    /// `true` if a value reports the same handles all its life: it keeps no
+    /// `Gc` behind a `RefCell`, `Cell` or other interior mutability. The
+    /// derive computes it from the fields; by default it is `true` exactly
+    /// for types that cannot hold a `Gc` at all. See "Untracked at birth" in
+    /// the trait docs.
+    const FIXED_EDGES: bool = !Self::MAY_CONTAIN_GC;
 
     /// Does this type have a finalizer? `#[trace(finalize)]` on a derived
     /// type sets it (see [`Finalize`]); a hand-written impl that overrides
@@ -242,6 +269,9 @@ pub(crate) enum TraceAction {
     /// handles in (a `Vec`'s), which that trace will read. Handles held
     /// directly are prefetched as by `Prefetch`.
     PrefetchBuffers,
+    /// `Gc::new`: does the value hold a handle to a tracked object (see
+    /// "Untracked at birth" in the `Trace` docs)?
+    FindTracked { found: bool },
 }
 
 /// For `TraceAction::Prefetch`: a target closer than this to the object
@@ -378,6 +408,11 @@ impl Tracer {
             crate::collector::lookahead::prefetch_object(target);
             return;
         }
+        if let TraceAction::FindTracked { found } = &mut self.action {
+            // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
+            *found |= unsafe { target.as_ref() }.is_tracked_type();
+            return;
+        }
         if let TraceAction::Referents(found) = &mut self.action {
             // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
             found.push(unsafe { GcAny::from_header(target) });
@@ -481,7 +516,8 @@ impl Tracer {
             }
             TraceAction::Referents(_)
             | TraceAction::Prefetch { .. }
-            | TraceAction::PrefetchBuffers => {
+            | TraceAction::PrefetchBuffers
+            | TraceAction::FindTracked { .. } => {
                 unreachable!("handled above")
             }
         }

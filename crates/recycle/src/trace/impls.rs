@@ -67,6 +67,7 @@ impl<T: ?Sized> Trace for PhantomData<T> {
 
 impl<T: Trace + ?Sized> Trace for Box<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES;
     const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
@@ -80,6 +81,7 @@ impl<T: Trace + ?Sized> Trace for Box<T> {
 
 impl<T: Trace> Trace for Option<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES;
     const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
@@ -91,6 +93,7 @@ impl<T: Trace> Trace for Option<T> {
 
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC || E::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES && E::FIXED_EDGES;
     const TRUSTED: Option<Trust> = Trust::all(T::TRUSTED, E::TRUSTED);
     fn trace(&self, tracer: &mut Tracer) {
         match self {
@@ -105,6 +108,7 @@ macro_rules! seq_trace {
     ($($name:ident<$t:ident>),* $(,)?) => {$(
         impl<$t: Trace> Trace for $name<$t> {
             const MAY_CONTAIN_GC: bool = $t::MAY_CONTAIN_GC;
+            const FIXED_EDGES: bool = $t::FIXED_EDGES;
             const TRUSTED: Option<Trust> = $t::TRUSTED;
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
@@ -118,6 +122,7 @@ macro_rules! seq_trace {
 
 impl<T: Trace> Trace for Vec<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES;
     const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
@@ -132,6 +137,7 @@ impl<T: Trace> Trace for Vec<T> {
 
 impl<T: Trace> Trace for VecDeque<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES;
     const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
@@ -151,6 +157,7 @@ seq_trace!(LinkedList<T>, BinaryHeap<T>, BTreeSet<T>);
 
 impl<T: Trace> Trace for [T] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES;
     const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
@@ -162,6 +169,7 @@ impl<T: Trace> Trace for [T] {
 
 impl<T: Trace, const N: usize> Trace for [T; N] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES;
     const TRUSTED: Option<Trust> = T::TRUSTED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
@@ -171,6 +179,7 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
 
 impl<T: Trace, S> Trace for HashSet<T, S> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = T::FIXED_EDGES;
     const TRUSTED: Option<Trust> = T::TRUSTED;
     fn trace(&self, tracer: &mut Tracer) {
         for v in self {
@@ -181,6 +190,7 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
 
 impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = K::FIXED_EDGES && V::FIXED_EDGES;
     const TRUSTED: Option<Trust> = Trust::all(K::TRUSTED, V::TRUSTED);
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
@@ -192,6 +202,7 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
 
 impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    const FIXED_EDGES: bool = K::FIXED_EDGES && V::FIXED_EDGES;
     const TRUSTED: Option<Trust> = Trust::all(K::TRUSTED, V::TRUSTED);
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
@@ -211,6 +222,8 @@ impl<T: Copy + Trace> Trace for Cell<T> {
 
 /// A `RefCell` that is mutably borrowed while the collector runs cannot be
 /// looked into; its owner is then treated as reachable for that collection.
+/// Its handles can change (`FIXED_EDGES` keeps its default: `false` when it
+/// may hold a `Gc`).
 impl<T: Trace + ?Sized> Trace for RefCell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const TRUSTED: Option<Trust> = T::TRUSTED;
@@ -228,6 +241,7 @@ macro_rules! tuple_trace {
     ($(($($n:tt $t:ident),+)),* $(,)?) => {$(
         impl<$($t: Trace),+> Trace for ($($t,)+) {
             const MAY_CONTAIN_GC: bool = false $(|| $t::MAY_CONTAIN_GC)+;
+            const FIXED_EDGES: bool = true $(&& $t::FIXED_EDGES)+;
             const TRUSTED: Option<Trust> = {
                 let trusted = NOTHING;
                 $(let trusted = Trust::all(trusted, $t::TRUSTED);)+

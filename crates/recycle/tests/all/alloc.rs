@@ -3,8 +3,10 @@
 //! statistics are per thread, and each test runs on its own thread.
 #![cfg(feature = "pool")]
 
-use recycle::Gc;
+use std::cell::RefCell;
+
 use recycle::alloc::{self, SizeClassStats};
+use recycle::{Gc, gc};
 
 use crate::common::{Rng, size};
 
@@ -49,24 +51,63 @@ fn large_and_overaligned_objects_bypass_the_pools() {
 
 #[test]
 fn a_tracked_object_has_a_32_byte_header() {
+    // A node whose link can change (it sits in a `RefCell`): tracked. Its
+    // vtable is in its pool's header, so the object is the links (16
+    // bytes), the header (16) and the value (24): 56-byte blocks.
+    #[derive(recycle::Trace)]
+    struct Link {
+        value: u64,
+        next: RefCell<Option<Gc<Link>>>,
+    }
+    let class = |s: &alloc::AllocStats| s.classes[(56 - 1) / 8];
+    let before = class(&alloc::stats());
+    assert_eq!(before.block_size, 56);
+    let mut chain = None;
+    for value in 0..100 {
+        chain = Some(Gc::new(Link {
+            value,
+            next: RefCell::new(chain),
+        }));
+    }
+    assert!(gc::is_tracked(chain.as_ref().unwrap()));
+    let during = class(&alloc::stats());
+    assert_eq!(during.blocks_in_use, before.blocks_in_use + 100);
+    assert_eq!(chain.as_ref().map(|c| c.value), Some(99));
+    drop(chain);
+    assert_eq!(class(&alloc::stats()).blocks_in_use, before.blocks_in_use);
+}
+
+#[test]
+fn an_immutable_node_is_untracked_with_a_16_byte_header() {
     // The node of the memory target: a `u64` and an `Option<Gc<Self>>`
-    // (16 bytes). Its vtable is in its pool's header, so the object is the
-    // links (16 bytes), the header (16) and the value: 48-byte blocks.
+    // (16 bytes). Built from the end of the list, each node holds only
+    // handles to untracked objects and can never change them: untracked at
+    // birth, as CPython untracks tuples of atoms. Header (16) and value
+    // (16): 32-byte blocks.
     #[derive(recycle::Trace)]
     struct Link {
         value: u64,
         next: Option<Gc<Link>>,
     }
-    let class = |s: &alloc::AllocStats| s.classes[(48 - 1) / 8];
+    let class = |s: &alloc::AllocStats| s.classes[(32 - 1) / 8];
     let before = class(&alloc::stats());
-    assert_eq!(before.block_size, 48);
+    assert_eq!(before.block_size, 32);
+    let counts = gc::get_count();
     let mut chain = None;
     for value in 0..100 {
         chain = Some(Gc::new(Link { value, next: chain }));
     }
+    let head = chain.as_ref().unwrap();
+    assert!(!gc::is_tracked(head));
+    assert!(!gc::is_tracked(head.next.as_ref().unwrap()));
+    assert_eq!(
+        gc::get_count(),
+        counts,
+        "untracked objects count for nothing"
+    );
     let during = class(&alloc::stats());
     assert_eq!(during.blocks_in_use, before.blocks_in_use + 100);
-    assert_eq!(chain.as_ref().map(|c| c.value), Some(99));
+    assert_eq!(head.value, 99);
     drop(chain);
     assert_eq!(class(&alloc::stats()).blocks_in_use, before.blocks_in_use);
 }

@@ -20,6 +20,7 @@ mod misuse;
 mod model;
 mod snapshot;
 mod tracemalloc;
+mod untracked;
 mod weak;
 mod weak_collections;
 mod weakref;
