@@ -22,6 +22,18 @@ struct RcNode {
     next: RefCell<Option<Rc<RcNode>>>,
 }
 
+/// A node whose link never changes: untracked at birth.
+#[derive(Trace)]
+struct GcLeaf {
+    value: u64,
+    next: Option<Gc<GcLeaf>>,
+}
+
+struct RcLeaf {
+    value: u64,
+    next: Option<Rc<RcLeaf>>,
+}
+
 fn clone_drop(c: &mut Criterion) {
     let mut group = c.benchmark_group("clone_drop");
     let rc = Rc::new(RcNode {
@@ -77,6 +89,25 @@ fn new_drop(c: &mut Criterion) {
             drop(black_box(Gc::new(GcNode {
                 value: black_box(7),
                 next: RefCell::new(None),
+            })))
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("new_drop_leaf");
+    group.bench_function("Rc", |b| {
+        b.iter(|| {
+            drop(black_box(Rc::new(RcLeaf {
+                value: black_box(7),
+                next: None,
+            })))
+        })
+    });
+    group.bench_function("Gc", |b| {
+        b.iter(|| {
+            drop(black_box(Gc::new(GcLeaf {
+                value: black_box(7),
+                next: None,
             })))
         })
     });
