@@ -112,6 +112,19 @@ fn new_drop(c: &mut Criterion) {
         })
     });
     group.finish();
+    // The leaves are built and dropped, never read; reading one here keeps
+    // their fields alive for the compiler.
+    let (rc, gc) = (
+        Rc::new(RcLeaf {
+            value: 1,
+            next: None,
+        }),
+        Gc::new(GcLeaf {
+            value: 1,
+            next: None,
+        }),
+    );
+    black_box((rc.value, gc.value, rc.next.is_none(), gc.next.is_none()));
 }
 
 #[derive(Trace)]
