@@ -8,6 +8,12 @@
 //! `Some` when every traced field's type is trusted, as the std impls and
 //! other derived types are; see `recycle::Trace`.
 //!
+//! `FIXED_EDGES` (does a value keep the same handles all its life?) is the
+//! `&&` of the traced fields' values. A field that names the type being
+//! derived asks the compiler only when every mention is inside a `Gc<..>` or
+//! `Weak<..>` (`Option<Gc<Self>>`); otherwise (`Box<Self>`) it counts as
+//! changing, which only keeps the objects tracked.
+//!
 //! `#[trace(finalize)]` on the type declares a finalizer: the derived impl
 //! sets `HAS_FINALIZER` and calls the type's `recycle::Finalize` impl.
 //!

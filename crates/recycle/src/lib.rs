@@ -38,7 +38,9 @@
 //! # How the collector finds cycles
 //!
 //! The collector does not scan the stack or any other roots. It only knows
-//! the *tracked* objects (those whose type may hold a `Gc`) and, through
+//! the *tracked* objects (those whose type may hold a `Gc`, except values
+//! that can never change their handles and hold only untracked ones: see
+//! "Untracked at birth" in [`Trace`]) and, through
 //! [`Trace`], the handles each of them owns. For every tracked object it
 //! subtracts the references that come from other tracked objects from its
 //! strong count. What remains is the number of references from *outside*
