@@ -45,27 +45,51 @@ fn tracked_chain(n: usize, tally: &Tally) -> Gc<TrackedLink> {
     head.expect("n > 0")
 }
 
-#[test]
-fn ten_million_node_chain_drops_on_an_8mib_stack() {
-    let n = size(10_000_000, 500);
-    let dropped = on_8mib_stack(move || {
+/// Builds a chain of `n` nodes with `build`, checks whether it is tracked,
+/// drops it on an 8 MiB stack, and returns how many values were dropped.
+fn drop_long_chain<L: Trace + 'static>(
+    n: usize,
+    build: fn(usize, &Tally) -> Gc<L>,
+    tracked: bool,
+) -> usize {
+    on_8mib_stack(move || {
         let tally = Tally::new();
-        let head = chain(n, &tally);
-        assert!(!gc::is_tracked(&head), "untracked at birth");
+        let head = build(n, &tally);
+        assert_eq!(gc::is_tracked(&head), tracked);
         drop(head);
         tally.dropped()
-    });
-    assert_eq!(dropped, n);
+    })
 }
 
 #[test]
-fn ten_million_node_tracked_chain_drops_on_an_8mib_stack() {
+fn ten_million_node_chain_drops_on_an_8mib_stack() {
     let n = size(10_000_000, 500);
+    assert_eq!(drop_long_chain(n, chain, false), n, "untracked at birth");
+    assert_eq!(drop_long_chain(n, tracked_chain, true), n, "tracked");
+}
+
+/// Hangs a chain of `n` nodes built with `build` off a garbage cycle, on an
+/// 8 MiB stack: checks what `collect()` returns and that every value of
+/// the chain is dropped.
+fn chain_inside_a_garbage_cycle<L: Trace + 'static>(
+    n: usize,
+    build: fn(usize, &Tally) -> Gc<L>,
+    collected: usize,
+) {
     let dropped = on_8mib_stack(move || {
+        #[derive(Trace)]
+        struct Holder<L: 'static> {
+            me: RefCell<Option<Gc<Holder<L>>>>,
+            chain: Gc<L>,
+        }
         let tally = Tally::new();
-        let head = tracked_chain(n, &tally);
-        assert!(gc::is_tracked(&head));
-        drop(head);
+        let holder = Gc::new(Holder {
+            me: RefCell::new(None),
+            chain: build(n, &tally),
+        });
+        *holder.me.borrow_mut() = Some(holder.clone());
+        drop(holder);
+        assert_eq!(gc::collect(), collected);
         tally.dropped()
     });
     assert_eq!(dropped, n);
@@ -76,23 +100,7 @@ fn deep_chain_inside_a_garbage_cycle() {
     // The chain hangs off a garbage cycle, so it is garbage too: the
     // collector finds all of it and drops the values one by one.
     let n = size(1_000_000, 300);
-    let dropped = on_8mib_stack(move || {
-        #[derive(Trace)]
-        struct Holder {
-            me: RefCell<Option<Gc<Holder>>>,
-            chain: Gc<TrackedLink>,
-        }
-        let tally = Tally::new();
-        let holder = Gc::new(Holder {
-            me: RefCell::new(None),
-            chain: tracked_chain(n, &tally),
-        });
-        *holder.me.borrow_mut() = Some(holder.clone());
-        drop(holder);
-        assert_eq!(gc::collect(), 1 + n);
-        tally.dropped()
-    });
-    assert_eq!(dropped, n);
+    chain_inside_a_garbage_cycle(n, tracked_chain, 1 + n);
 }
 
 #[test]
@@ -101,23 +109,7 @@ fn untracked_deep_chain_inside_a_garbage_cycle() {
     // (as CPython does not count untracked tuples): dropping the cycle's
     // value releases it, and reference counting frees it, trashcan and all.
     let n = size(1_000_000, 300);
-    let dropped = on_8mib_stack(move || {
-        #[derive(Trace)]
-        struct Holder {
-            me: RefCell<Option<Gc<Holder>>>,
-            chain: Gc<Link>,
-        }
-        let tally = Tally::new();
-        let holder = Gc::new(Holder {
-            me: RefCell::new(None),
-            chain: chain(n, &tally),
-        });
-        *holder.me.borrow_mut() = Some(holder.clone());
-        drop(holder);
-        assert_eq!(gc::collect(), 1);
-        tally.dropped()
-    });
-    assert_eq!(dropped, n);
+    chain_inside_a_garbage_cycle(n, chain, 1);
 }
 
 #[test]
