@@ -322,6 +322,12 @@ impl Tracer {
         self.moved_back
     }
 
+    /// Has this tracer nothing on the heap (so forgetting it leaks nothing)?
+    pub(crate) fn owns_no_memory(&self) -> bool {
+        self.weak_refs.capacity() == 0
+            && !matches!(&self.action, TraceAction::Referents(found) if found.capacity() > 0)
+    }
+
     pub(crate) fn action(&self) -> &TraceAction {
         &self.action
     }
@@ -396,7 +402,23 @@ impl Tracer {
     }
 
     /// One reported handle, to the object with header `target`.
+    ///
+    /// Inlined into every `Gc::trace` for `Gc::new`'s question (is anything
+    /// reported tracked?), which is asked once per allocation of a type with
+    /// fixed edges; the collector's actions run out of line.
+    #[inline(always)]
     pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
+        if let TraceAction::FindTracked { found } = &mut self.action {
+            // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
+            *found |= unsafe { target.as_ref() }.is_tracked_type();
+            return;
+        }
+        self.visit_in_walk(target)
+    }
+
+    /// [`Tracer::visit`] for every action but `FindTracked`.
+    #[inline(never)]
+    fn visit_in_walk(&mut self, target: NonNull<GcHeader>) {
         if let TraceAction::PrefetchBuffers = self.action {
             crate::collector::lookahead::prefetch_object(target);
             return;
@@ -406,11 +428,6 @@ impl Tracer {
                 *far += 1;
             }
             crate::collector::lookahead::prefetch_object(target);
-            return;
-        }
-        if let TraceAction::FindTracked { found } = &mut self.action {
-            // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
-            *found |= unsafe { target.as_ref() }.is_tracked_type();
             return;
         }
         if let TraceAction::Referents(found) = &mut self.action {
