@@ -10,6 +10,17 @@
 //!
 //! [`stats`] and [`print_stats`] show what the allocator holds, as CPython's
 //! `sys._debugmallocstats()`.
+//!
+//! # Giving memory back
+//!
+//! An arena whose blocks are all free goes back to the system at once
+//! (except the thread's last arena, which stays, as in CPython), so a
+//! program's resident memory follows what it holds. The price is paid by a
+//! program that frees a large structure and builds another: the system
+//! hands every page back zeroed, through a page fault. A thread that does
+//! that can keep empty arenas for reuse with [`set_retain_limit`] (glibc's
+//! `M_TRIM_THRESHOLD` is the same trade), and give them back at a moment of
+//! its choosing with [`trim`].
 
 use core::alloc::Layout;
 use core::fmt;
@@ -123,6 +134,9 @@ pub struct AllocStats {
     pub arenas_high_water: u64,
     /// Arenas held now.
     pub arenas_current: u64,
+    /// Arenas held now with no block in use: the one kept when it is the
+    /// last, and those kept for reuse ([`set_retain_limit`]).
+    pub arenas_empty: u64,
     /// Bytes in blocks handed out.
     pub bytes_in_use: usize,
     /// Bytes available for new blocks: free blocks, plus pools not in use.
@@ -158,6 +172,7 @@ pub fn stats() -> AllocStats {
                 arenas_released: pools.counters.arenas_released.get(),
                 arenas_high_water: pools.counters.arenas_high_water.get(),
                 arenas_current: pools.counters.arenas_current.get(),
+                arenas_empty: pools.empty_arenas() as u64,
                 ..AllocStats::default()
             };
             out.bytes_in_arenas = out.arenas_current as usize * pool::ARENA_SIZE;
@@ -225,6 +240,11 @@ impl fmt::Display for AllocStats {
         )?;
         writeln!(
             f,
+            "# arenas empty, kept for reuse     = {:>14}",
+            self.arenas_empty
+        )?;
+        writeln!(
+            f,
             "{} arenas * {} bytes/arena = {:>14}",
             self.arenas_current,
             arena_size(),
@@ -260,4 +280,57 @@ fn arena_size() -> usize {
 /// `sys._debugmallocstats()` does.
 pub fn print_stats() {
     eprint!("{}", stats());
+}
+
+/// Lets the calling thread keep up to `bytes` of arenas with no block in use
+/// (whole arenas: the amount is rounded down), rather than give them back
+/// to the system as soon as they empty. Empty arenas beyond the new limit
+/// go back now. The limit starts at 0: only the last arena is kept.
+///
+/// Keeping memory makes building a large structure again after dropping one
+/// cheaper (its pages are already mapped: on Linux, about a third of the
+/// time of building and dropping a 2^20-node tree goes to page faults
+/// otherwise), at the cost of resident memory that the thread does not use.
+/// Without the `pool` feature this does nothing.
+///
+/// ```
+/// use recycle::Gc;
+///
+/// recycle::alloc::set_retain_limit(64 << 20);
+/// for _ in 0..3 {
+///     let nodes: Vec<Gc<u64>> = (0..10_000).map(Gc::new).collect();
+///     drop(nodes); // the arenas stay, for the next round
+/// }
+/// let kept = recycle::alloc::stats();
+/// let released = recycle::alloc::trim(); // now they go back
+/// let after = recycle::alloc::stats();
+/// assert_eq!(after.arenas_empty, 0);
+/// assert_eq!(released, kept.bytes_in_arenas - after.bytes_in_arenas);
+/// recycle::alloc::set_retain_limit(0);
+/// ```
+pub fn set_retain_limit(bytes: usize) {
+    #[cfg(feature = "pool")]
+    with_heap(|heap| heap.pools.set_retained_arenas(bytes / pool::ARENA_SIZE));
+    #[cfg(not(feature = "pool"))]
+    let _ = bytes;
+}
+
+/// How many bytes of empty arenas the calling thread keeps for reuse (see
+/// [`set_retain_limit`]).
+pub fn retain_limit() -> usize {
+    #[cfg(feature = "pool")]
+    return with_heap(|heap| heap.pools.retained_arenas() * pool::ARENA_SIZE);
+    #[cfg(not(feature = "pool"))]
+    0
+}
+
+/// Gives every arena of the calling thread that has no block in use back to
+/// the system now, including those kept for reuse, and returns how many
+/// bytes went back (as glibc's `malloc_trim`). The retain limit stays as it
+/// was, so arenas that empty later are kept again.
+pub fn trim() -> usize {
+    #[cfg(feature = "pool")]
+    return with_heap(|heap| heap.pools.release_empty_arenas(0) * pool::ARENA_SIZE);
+    #[cfg(not(feature = "pool"))]
+    0
 }

@@ -33,7 +33,12 @@
 //!   time) until the thread exits.
 //! - An **arena** whose pools are all free goes back to the system, unless it
 //!   is the only one (so a loop that allocates and frees one object does not
-//!   map and unmap an arena each time; CPython keeps one too).
+//!   map and unmap an arena each time; CPython keeps one too), or the thread
+//!   asked to keep some empty arenas ([`Pools::set_retained_arenas`]): a
+//!   program that builds and drops large structures over and over then
+//!   reuses memory the system has already given it, rather than have every
+//!   page zeroed and mapped again (glibc's `M_TRIM_THRESHOLD` is the same
+//!   trade).
 //!
 //! A block's pool header is found by masking its address, so freeing is
 //! O(1): no search, no lock, no atomic (each thread has its own allocator;
@@ -147,6 +152,11 @@ pub(crate) struct Pools {
     /// Keep one empty arena rather than give it back (off once the thread
     /// is exiting: see `ExitGuard`).
     keep_one: Cell<bool>,
+    /// Arenas held with no pool in use: new ones not used yet, the one
+    /// kept, and retained ones.
+    empty_arenas: Cell<usize>,
+    /// How many empty arenas to keep rather than give back.
+    retained_arenas: Cell<usize>,
     pub(crate) counters: Counters,
 }
 
@@ -212,6 +222,8 @@ impl Pools {
             usable_arenas: Cell::new(ptr::null_mut()),
             all_arenas: Cell::new(ptr::null_mut()),
             keep_one: Cell::new(true),
+            empty_arenas: Cell::new(0),
+            retained_arenas: Cell::new(0),
             counters: Counters {
                 arenas_allocated: Cell::new(0),
                 arenas_released: Cell::new(0),
@@ -391,6 +403,9 @@ impl Pools {
                 });
                 pool
             };
+            if a.nfree.get() == POOLS_PER_ARENA {
+                self.empty_arenas.set(self.empty_arenas.get() - 1);
+            }
             a.nfree.set(a.nfree.get() - 1);
             if a.nfree.get() == 0 {
                 self.unlink_arena(arena);
@@ -410,7 +425,8 @@ impl Pools {
     }
 
     /// A pool whose blocks are all free goes back to its arena; an arena
-    /// with no pool in use goes back to the system (unless it is the last).
+    /// with no pool in use goes back to the system, unless it is the only
+    /// arena or one of the empty arenas the thread retains.
     ///
     /// # Safety
     ///
@@ -428,20 +444,42 @@ impl Pools {
             if a.nfree.get() == 1 {
                 self.push_arena(arena);
             }
-            let keep = self.keep_one.get() && self.counters.arenas_current.get() == 1;
-            if a.nfree.get() == POOLS_PER_ARENA && !keep {
-                self.unlink_arena(arena);
-                self.release_arena(arena);
+            if a.nfree.get() == POOLS_PER_ARENA {
+                let keep = self.keep_one.get()
+                    && (self.counters.arenas_current.get() == 1
+                        || self.empty_arenas.get() < self.retained_arenas.get());
+                if keep {
+                    self.empty_arenas.set(self.empty_arenas.get() + 1);
+                } else {
+                    self.unlink_arena(arena);
+                    self.release_arena(arena);
+                }
             }
         }
     }
 
-    /// The thread is exiting: give back every arena that is entirely free,
-    /// and from now on every arena as soon as it is. (Arenas that still hold
-    /// live objects stay, as the objects do.)
-    pub(crate) fn release_at_thread_exit(&self) {
-        self.keep_one.set(false);
-        // Empty pools kept on their usable list go back first.
+    /// From now on, keeps up to `arenas` arenas with no pool in use rather
+    /// than give them back to the system; gives back those over that number
+    /// (but one) now.
+    pub(crate) fn set_retained_arenas(&self, arenas: usize) {
+        self.retained_arenas.set(arenas);
+        if self.empty_arenas.get() > arenas.max(1) {
+            self.release_empty_arenas(arenas.max(1));
+        }
+    }
+
+    pub(crate) fn retained_arenas(&self) -> usize {
+        self.retained_arenas.get()
+    }
+
+    pub(crate) fn empty_arenas(&self) -> usize {
+        self.empty_arenas.get()
+    }
+
+    /// Gives back to the system every arena with no pool in use but `keep`
+    /// of them, after returning to their arenas the empty pools kept on
+    /// their usable lists. Returns how many arenas went back.
+    pub(crate) fn release_empty_arenas(&self, keep: usize) -> usize {
         for list in 0..NUM_LISTS {
             let pool = self.usable[list].get();
             // SAFETY: a usable pool is a live pool header on that list.
@@ -452,8 +490,9 @@ impl Pools {
                 }
             }
         }
+        let mut released = 0;
         let mut arena = self.all_arenas.get();
-        while !arena.is_null() {
+        while !arena.is_null() && self.empty_arenas.get() > keep {
             // SAFETY: list members are live arena headers.
             let (next, idle) = unsafe { ((*arena).all_next.get(), (*arena).nfree.get()) };
             if idle == POOLS_PER_ARENA {
@@ -463,9 +502,20 @@ impl Pools {
                     self.unlink_arena(arena);
                     self.release_arena(arena);
                 }
+                self.empty_arenas.set(self.empty_arenas.get() - 1);
+                released += 1;
             }
             arena = next;
         }
+        released
+    }
+
+    /// The thread is exiting: give back every arena that is entirely free,
+    /// and from now on every arena as soon as it is. (Arenas that still hold
+    /// live objects stay, as the objects do.)
+    pub(crate) fn release_at_thread_exit(&self) {
+        self.keep_one.set(false);
+        self.release_empty_arenas(0);
     }
 
     #[cold]
@@ -499,6 +549,7 @@ impl Pools {
         c.arenas_current.set(c.arenas_current.get() + 1);
         c.arenas_high_water
             .set(c.arenas_high_water.get().max(c.arenas_current.get()));
+        self.empty_arenas.set(self.empty_arenas.get() + 1);
         // SAFETY: a fresh arena header on no list.
         unsafe { self.push_arena(arena) };
         arena
