@@ -62,7 +62,7 @@ const fn row(label: &'static str, workload: &'static str, key: &'static str) -> 
 }
 
 /// The summary rows, in order.
-pub const ROWS: [Row; 15] = [
+pub const ROWS: [Row; 17] = [
     row("clone + drop, ns/op", "clone_drop", "ns_per_op"),
     Row {
         leak_key: Some("missing_drops"),
@@ -74,6 +74,22 @@ pub const ROWS: [Row; 15] = [
             "tree of 2^20: drop + collect, ns/node",
             "tree",
             "free_ns_per_node",
+        )
+    },
+    Row {
+        leak_key: Some("missing_drops"),
+        ..row(
+            "tree of 2^20, 10 rounds in one process: ns/node a round",
+            "tree_again",
+            "round_ns_per_node",
+        )
+    },
+    Row {
+        leak_key: Some("missing_drops"),
+        ..row(
+            "the same, keeping freed memory (recycle: 64 MiB of arenas)",
+            "tree_again",
+            "kept_round_ns_per_node",
         )
     },
     row(

@@ -61,6 +61,10 @@ pub(crate) trait Imp {
     fn tree(left: Option<Self::Tree>, right: Option<Self::Tree>) -> Self::Tree;
     /// A full collection (a no-op for `Rc`).
     fn collect();
+    /// From now on, keeps memory freed in bulk for reuse rather than give
+    /// it back to the system, if the implementation can be told to (only
+    /// recycle: `recycle::alloc::set_retain_limit`).
+    fn keep_freed_memory() {}
 }
 
 /// Implementations by name, in table order.
@@ -244,6 +248,9 @@ impl Imp for RecycleImp {
     refcell_node_imp!(recycle_nodes, recycle::Gc::new);
     fn collect() {
         recycle::gc::collect();
+    }
+    fn keep_freed_memory() {
+        recycle::alloc::set_retain_limit(64 << 20);
     }
 }
 

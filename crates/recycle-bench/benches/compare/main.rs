@@ -26,6 +26,10 @@ use imps::with_imp;
 /// Stack of the thread the workloads run on (as the default main thread's).
 const STACK: usize = 8 << 20;
 
+/// Workloads that the child runs on its main thread rather than on a
+/// thread of its own (see `tree_again`).
+const ON_MAIN_THREAD: [&str; 1] = ["tree_again"];
+
 struct Options {
     runs: usize,
     workloads: Vec<String>,
@@ -75,18 +79,25 @@ fn options(args: &[String]) -> Options {
 }
 
 /// The child: runs one workload with one implementation, on a thread with
-/// an 8 MiB stack, and reports to stdout.
+/// an 8 MiB stack (or on its main thread: `ON_MAIN_THREAD`), and reports to
+/// stdout.
 fn child(workload: String, imp: String) {
+    let on_main_thread = ON_MAIN_THREAD.contains(&workload.as_str());
+    let name = format!("{imp}/{workload}");
+    let run = move || {
+        let mut report = Report::new();
+        with_imp!(imp.as_str(), I => workloads::run::<I>(&workload, &mut report))
+            .expect("known implementation");
+        report.figure("peak_rss_kib", peak_rss_kib() as f64);
+        report.done();
+    };
+    if on_main_thread {
+        return run();
+    }
     let worker = std::thread::Builder::new()
-        .name(format!("{imp}/{workload}"))
+        .name(name)
         .stack_size(STACK)
-        .spawn(move || {
-            let mut report = Report::new();
-            with_imp!(imp.as_str(), I => workloads::run::<I>(&workload, &mut report))
-                .expect("known implementation");
-            report.figure("peak_rss_kib", peak_rss_kib() as f64);
-            report.done();
-        })
+        .spawn(run)
         .expect("spawn the worker thread");
     if worker.join().is_err() {
         std::process::exit(101);

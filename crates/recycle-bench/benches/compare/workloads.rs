@@ -10,9 +10,10 @@ use recycle_bench::{Report, rss_kib};
 use crate::imps::{Imp, drops};
 
 /// Workloads by name, in table order.
-pub(crate) const NAMES: [&str; 9] = [
+pub(crate) const NAMES: [&str; 10] = [
     "clone_drop",
     "tree",
+    "tree_again",
     "cyc_self",
     "cyc_ring",
     "cyc_random",
@@ -25,6 +26,8 @@ pub(crate) const NAMES: [&str; 9] = [
 /// Sizes: as issue 5 and peer-figures.md give them.
 const CLONES: u64 = 10_000_000;
 const TREE_DEPTH: u32 = 20;
+/// Rounds of building and dropping the tree in `tree_again`, per setting.
+const TREE_ROUNDS: usize = 10;
 const GRAPH_NODES: usize = 1_000_000;
 const CHURN_ROOTS: usize = 100_000;
 const CHURN_STEPS: usize = 2_000_000;
@@ -39,6 +42,7 @@ pub(crate) fn run<I: Imp>(name: &str, report: &mut Report) {
     match name {
         "clone_drop" => clone_drop::<I>(report),
         "tree" => tree::<I>(report),
+        "tree_again" => tree_again::<I>(report),
         "cyc_self" => cyclic::<I>(report, Shape::SelfLoops),
         "cyc_ring" => cyclic::<I>(report, Shape::Ring),
         "cyc_random" => cyclic::<I>(report, Shape::Random),
@@ -111,6 +115,39 @@ fn tree<I: Imp>(report: &mut Report) {
         (end - start).as_nanos() as f64 / nodes as f64,
     );
     report.figure("missing_drops", (nodes - (drops() - before)) as f64);
+}
+
+/// The tree built and dropped `TREE_ROUNDS` times in one process, first as
+/// the implementation is, then told to keep freed memory for reuse
+/// ([`Imp::keep_freed_memory`]). The median round of each, per node.
+///
+/// The child runs this workload on its main thread: there glibc keeps the
+/// memory that `Rc`'s nodes free for the next round (on other threads it
+/// gives more of it back, and `Rc`'s rounds take about 40% longer).
+fn tree_again<I: Imp>(report: &mut Report) {
+    let nodes = (1u64 << TREE_DEPTH) - 1;
+    let before = drops();
+    report.phase("rounds");
+    report.figure("round_ns_per_node", median_tree_round::<I>(nodes));
+    report.phase("rounds, keeping freed memory");
+    I::keep_freed_memory();
+    report.figure("kept_round_ns_per_node", median_tree_round::<I>(nodes));
+    let expected = 2 * TREE_ROUNDS as u64 * nodes;
+    report.figure("missing_drops", (expected - (drops() - before)) as f64);
+}
+
+/// `TREE_ROUNDS` builds and drops of the tree: the median, per node.
+fn median_tree_round<I: Imp>(nodes: u64) -> f64 {
+    let mut times: Vec<f64> = (0..TREE_ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            drop(black_box(build_tree::<I>(TREE_DEPTH)));
+            I::collect();
+            ns_per(start, nodes)
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[TREE_ROUNDS / 2]
 }
 
 #[derive(Clone, Copy)]
