@@ -134,8 +134,9 @@ pub struct AllocStats {
     pub arenas_high_water: u64,
     /// Arenas held now.
     pub arenas_current: u64,
-    /// Arenas held now with no block in use: the one kept when it is the
-    /// last, and those kept for reuse ([`set_retain_limit`]).
+    /// Arenas held now with no pool in use: the one kept when it is the
+    /// last, and those kept for reuse ([`set_retain_limit`]). (A size
+    /// class keeps its last pool when it empties, and that pool's arena.)
     pub arenas_empty: u64,
     /// Bytes in blocks handed out.
     pub bytes_in_use: usize,

@@ -174,6 +174,92 @@ fn empty_arenas_go_back_to_the_system() {
     assert_eq!(empty.bytes_in_use, 0);
 }
 
+/// Fills at least three arenas with `Gc<u64>`s: the objects, and the size
+/// of an arena (8 KiB under Miri, 1 MiB otherwise).
+fn fill_arenas() -> (Vec<Gc<u64>>, usize) {
+    let objects: Vec<_> = (0..size(200_000, 1_000))
+        .map(|i| Gc::new(i as u64))
+        .collect();
+    let stats = alloc::stats();
+    assert!(stats.arenas_current >= 3, "{stats:?}");
+    (
+        objects,
+        stats.bytes_in_arenas / stats.arenas_current as usize,
+    )
+}
+
+#[test]
+fn retained_arenas_are_reused_then_trimmed() {
+    let (objects, arena) = fill_arenas();
+    alloc::set_retain_limit(100 * arena + arena / 2);
+    assert_eq!(alloc::retain_limit(), 100 * arena, "whole arenas");
+    let full = alloc::stats();
+    drop(objects);
+    let kept = alloc::stats();
+    assert_eq!(kept.arenas_released, full.arenas_released, "{kept:?}");
+    assert_eq!(kept.arenas_current, full.arenas_current);
+    // All but perhaps the arena of the empty pool its class keeps.
+    assert!(kept.arenas_empty + 1 >= kept.arenas_current, "{kept:?}");
+    assert_eq!(kept.bytes_in_use, 0);
+
+    // The next round reuses them: no arena is obtained from the system.
+    let again: Vec<_> = (0..size(200_000, 1_000))
+        .map(|i| Gc::new(i as u64))
+        .collect();
+    let reused = alloc::stats();
+    assert_eq!(reused.arenas_allocated, full.arenas_allocated, "{reused:?}");
+    assert_eq!(reused.arenas_empty, 0);
+    drop(again);
+
+    let released = alloc::trim();
+    let trimmed = alloc::stats();
+    assert_eq!(released, kept.bytes_in_arenas, "{trimmed:?}");
+    assert_eq!((trimmed.arenas_current, trimmed.arenas_empty), (0, 0));
+    assert_eq!(alloc::retain_limit(), 100 * arena, "trim keeps the limit");
+    // The allocator starts over from nothing.
+    let one = Gc::new(7u64);
+    assert_eq!(alloc::stats().arenas_current, 1);
+    assert_eq!(*one, 7);
+    drop(one);
+    alloc::set_retain_limit(0);
+}
+
+#[test]
+fn lowering_the_retain_limit_gives_arenas_back_at_once() {
+    let (objects, arena) = fill_arenas();
+    alloc::set_retain_limit(100 * arena);
+    drop(objects);
+    let kept = alloc::stats();
+    assert!(kept.arenas_empty >= 3, "{kept:?}");
+    alloc::set_retain_limit(arena);
+    let lowered = alloc::stats();
+    assert_eq!(
+        (lowered.arenas_current, lowered.arenas_empty),
+        (1, 1),
+        "{lowered:?}"
+    );
+    assert_eq!(
+        lowered.arenas_released,
+        kept.arenas_released + kept.arenas_current - 1
+    );
+    alloc::set_retain_limit(0);
+    assert_eq!(alloc::stats().arenas_empty, 1, "the last arena stays");
+}
+
+#[test]
+fn retained_arenas_go_back_when_the_thread_exits() {
+    // Under Miri, an arena left behind would fail the run as a leak.
+    let kept = std::thread::spawn(|| {
+        let (objects, arena) = fill_arenas();
+        alloc::set_retain_limit(100 * arena);
+        drop(objects);
+        alloc::stats().arenas_empty
+    })
+    .join()
+    .unwrap();
+    assert!(kept >= 3, "{kept}");
+}
+
 #[test]
 fn fragmentation_then_release() {
     // Allocate many small objects, free 99% of them at random, allocate as
