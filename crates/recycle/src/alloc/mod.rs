@@ -29,6 +29,8 @@ use std::alloc::{alloc, dealloc, handle_alloc_error};
 
 #[cfg(feature = "pool")]
 pub(crate) mod pool;
+#[cfg(feature = "pool")]
+mod system;
 
 use crate::heap::Heap;
 #[cfg(feature = "pool")]

@@ -2,7 +2,7 @@
 //! (`Objects/obmalloc.c`): size classes, pools, arenas.
 //!
 //! ```text
-//!  arena (ARENA_SIZE, from the global allocator, ARENA_SIZE-aligned)
+//!  arena (ARENA_SIZE, ARENA_SIZE-aligned, mapped from the system: system.rs)
 //!  +---------------+---------------+---------------+-----+
 //!  | pool          | pool          | pool          | ... |   POOLS_PER_ARENA pools
 //!  +---------------+---------------+---------------+-----+
@@ -47,7 +47,8 @@
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
-use std::alloc::{alloc, dealloc, handle_alloc_error};
+
+use super::system;
 
 /// Requests up to this many bytes (and alignment up to `ALIGNMENT`) come
 /// from pools.
@@ -72,11 +73,6 @@ pub(crate) const ARENA_SIZE: usize = 1 << 20;
 #[cfg(miri)]
 pub(crate) const ARENA_SIZE: usize = 8 << 10;
 pub(crate) const POOLS_PER_ARENA: usize = ARENA_SIZE / POOL_SIZE;
-
-const ARENA_LAYOUT: Layout = match Layout::from_size_align(ARENA_SIZE, ARENA_SIZE) {
-    Ok(layout) => layout,
-    Err(_) => panic!("bad arena layout"),
-};
 
 /// The first bytes of every pool.
 #[repr(C, align(16))]
@@ -523,11 +519,7 @@ impl Pools {
         if self.counters.arenas_allocated.get() == 0 {
             EXIT_GUARD.with(|_| {});
         }
-        // SAFETY: ARENA_LAYOUT has a non-zero size.
-        let base = unsafe { alloc(ARENA_LAYOUT) };
-        let Some(base) = NonNull::new(base) else {
-            handle_alloc_error(ARENA_LAYOUT)
-        };
+        let base = system::map_arena(ARENA_SIZE);
         let arena = Box::into_raw(Box::new(ArenaHeader {
             base,
             untouched_pools: Cell::new(POOLS_PER_ARENA),
@@ -572,7 +564,7 @@ impl Pools {
                 (*next).all_prev.set(prev);
             }
             let header = Box::from_raw(arena);
-            dealloc(header.base.as_ptr(), ARENA_LAYOUT);
+            system::unmap_arena(header.base, ARENA_SIZE);
         }
         let c = &self.counters;
         c.arenas_released.set(c.arenas_released.get() + 1);
