@@ -1,6 +1,7 @@
 //! Handle costs beside `std::rc::Rc`, in the same run: clone+drop of a
 //! handle, new+drop of a small acyclic value (untracked and tracked), and
-//! building then dropping a complete binary tree of 2^20 - 1 nodes.
+//! building then dropping a complete binary tree of 2^20 - 1 nodes (with
+//! the allocator as it is, and keeping empty arenas for the next round).
 //!
 //! `cargo bench -p recycle --bench handles`
 
@@ -181,6 +182,16 @@ fn tree(c: &mut Criterion) {
             black_box(t.left.is_some() && t.right.is_some());
         })
     });
+    // The same with the round's empty arenas kept for the next one, rather
+    // than given back to the system and faulted in again.
+    recycle::alloc::set_retain_limit(64 << 20);
+    group.bench_function("Gc_retain_64MiB", |b| {
+        b.iter(|| {
+            let t = gc_tree(TREE_DEPTH);
+            black_box(t.left.is_some() && t.right.is_some());
+        })
+    });
+    recycle::alloc::set_retain_limit(0);
     group.finish();
 }
 
