@@ -81,7 +81,9 @@
 //! - [`tracemalloc`] is Python's `tracemalloc`: which source line allocated
 //!   the memory that stays.
 //! - [`alloc::stats`] is `sys._debugmallocstats()`: what the small-object
-//!   pools hold.
+//!   pools hold. Empty arenas go back to the system at once;
+//!   [`alloc::set_retain_limit`] keeps some for a thread that frees and
+//!   rebuilds large structures.
 //!
 //! `examples/leak_hunt.rs` uses all three to find a leak.
 
