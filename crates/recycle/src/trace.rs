@@ -402,23 +402,12 @@ impl Tracer {
     }
 
     /// One reported handle, to the object with header `target`.
-    ///
-    /// Inlined into every `Gc::trace` for `Gc::new`'s question (is anything
-    /// reported tracked?), which is asked once per allocation of a type with
-    /// fixed edges; the collector's actions run out of line.
-    #[inline(always)]
     pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
         if let TraceAction::FindTracked { found } = &mut self.action {
             // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
             *found |= unsafe { target.as_ref() }.is_tracked_type();
             return;
         }
-        self.visit_in_walk(target)
-    }
-
-    /// [`Tracer::visit`] for every action but `FindTracked`.
-    #[inline(never)]
-    fn visit_in_walk(&mut self, target: NonNull<GcHeader>) {
         if let TraceAction::PrefetchBuffers = self.action {
             crate::collector::lookahead::prefetch_object(target);
             return;

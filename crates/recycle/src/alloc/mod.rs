@@ -301,7 +301,7 @@ pub fn print_stats() {
 ///
 /// recycle::alloc::set_retain_limit(64 << 20);
 /// for _ in 0..3 {
-///     let nodes: Vec<Gc<u64>> = (0..10_000).map(Gc::new).collect();
+///     let nodes: Vec<Gc<u64>> = (0..1_000).map(Gc::new).collect();
 ///     drop(nodes); // the arenas stay, for the next round
 /// }
 /// let kept = recycle::alloc::stats();
