@@ -87,9 +87,9 @@ pub const ROWS: [Row; 17] = [
     Row {
         leak_key: Some("missing_drops"),
         ..row(
-            "the same, keeping freed memory (recycle: 64 MiB of arenas)",
+            "the same, freed memory given back at once (recycle: retain limit 0)",
             "tree_again",
-            "kept_round_ns_per_node",
+            "given_back_round_ns_per_node",
         )
     },
     row(

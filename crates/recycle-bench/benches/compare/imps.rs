@@ -61,10 +61,10 @@ pub(crate) trait Imp {
     fn tree(left: Option<Self::Tree>, right: Option<Self::Tree>) -> Self::Tree;
     /// A full collection (a no-op for `Rc`).
     fn collect();
-    /// From now on, keeps memory freed in bulk for reuse rather than give
-    /// it back to the system, if the implementation can be told to (only
-    /// recycle: `recycle::alloc::set_retain_limit`).
-    fn keep_freed_memory() {}
+    /// From now on, gives memory freed in bulk back to the system at once,
+    /// if the implementation can be told to (only recycle, which otherwise
+    /// learns to keep it: `recycle::alloc::set_retain_limit(0)`).
+    fn give_freed_memory_back() {}
 }
 
 /// Implementations by name, in table order.
@@ -249,8 +249,8 @@ impl Imp for RecycleImp {
     fn collect() {
         recycle::gc::collect();
     }
-    fn keep_freed_memory() {
-        recycle::alloc::set_retain_limit(64 << 20);
+    fn give_freed_memory_back() {
+        recycle::alloc::set_retain_limit(0);
     }
 }
 

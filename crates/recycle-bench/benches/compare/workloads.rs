@@ -118,8 +118,9 @@ fn tree<I: Imp>(report: &mut Report) {
 }
 
 /// The tree built and dropped `TREE_ROUNDS` times in one process, first as
-/// the implementation is, then told to keep freed memory for reuse
-/// ([`Imp::keep_freed_memory`]). The median round of each, per node.
+/// the implementation is, then told to give freed memory back to the system
+/// at once ([`Imp::give_freed_memory_back`]). The median round of each, per
+/// node.
 ///
 /// The child runs this workload on its main thread: there glibc keeps the
 /// memory that `Rc`'s nodes free for the next round (on other threads it
@@ -129,9 +130,12 @@ fn tree_again<I: Imp>(report: &mut Report) {
     let before = drops();
     report.phase("rounds");
     report.figure("round_ns_per_node", median_tree_round::<I>(nodes));
-    report.phase("rounds, keeping freed memory");
-    I::keep_freed_memory();
-    report.figure("kept_round_ns_per_node", median_tree_round::<I>(nodes));
+    report.phase("rounds, giving freed memory back");
+    I::give_freed_memory_back();
+    report.figure(
+        "given_back_round_ns_per_node",
+        median_tree_round::<I>(nodes),
+    );
     let expected = 2 * TREE_ROUNDS as u64 * nodes;
     report.figure("missing_drops", (expected - (drops() - before)) as f64);
 }

@@ -15,12 +15,16 @@
 //!
 //! An arena whose blocks are all free goes back to the system at once
 //! (except the thread's last arena, which stays, as in CPython), so a
-//! program's resident memory follows what it holds. The price is paid by a
-//! program that frees a large structure and builds another: the system
-//! hands every page back zeroed, through a page fault. A thread that does
-//! that can keep empty arenas for reuse with [`set_retain_limit`] (glibc's
-//! `M_TRIM_THRESHOLD` is the same trade), and give them back at a moment of
-//! its choosing with [`trim`].
+//! program's resident memory follows what it holds. The price would be paid
+//! by a program that frees a large structure and builds another: the system
+//! hands every page back zeroed, through a page fault, a third of the time
+//! of building and dropping a 2^20-node tree. So a thread learns: each time
+//! it maps an arena to replace one it gave back, it keeps one more empty
+//! arena the next time one empties (up to 64 MiB), as glibc's dynamic
+//! `mmap` threshold learns from frees. A thread that never rebuilds what it
+//! dropped keeps nothing. [`set_retain_limit`] sets the limit instead, and
+//! [`trim`] gives the empty arenas back at a moment of the thread's choosing
+//! (glibc's `malloc_trim`).
 
 use core::alloc::Layout;
 use core::fmt;
@@ -285,16 +289,19 @@ pub fn print_stats() {
     eprint!("{}", stats());
 }
 
-/// Lets the calling thread keep up to `bytes` of arenas with no block in use
-/// (whole arenas: the amount is rounded down), rather than give them back
-/// to the system as soon as they empty. Empty arenas beyond the new limit
-/// go back now. The limit starts at 0: only the last arena is kept.
+/// Sets how many bytes of arenas with no block in use the calling thread
+/// keeps for reuse (whole arenas: the amount is rounded down), rather than
+/// give them back to the system as soon as they empty, and stops the thread
+/// from learning the limit (see [the module docs](self)). Empty arenas
+/// beyond the new limit go back now.
 ///
 /// Keeping memory makes building a large structure again after dropping one
 /// cheaper (its pages are already mapped: on Linux, about a third of the
 /// time of building and dropping a 2^20-node tree goes to page faults
 /// otherwise), at the cost of resident memory that the thread does not use.
-/// Without the `pool` feature this does nothing.
+/// `set_retain_limit(0)` makes every empty arena but the last go back at
+/// once, whatever the thread does. Without the `pool` feature this does
+/// nothing.
 ///
 /// ```
 /// use recycle::Gc;
@@ -318,8 +325,8 @@ pub fn set_retain_limit(bytes: usize) {
     let _ = bytes;
 }
 
-/// How many bytes of empty arenas the calling thread keeps for reuse (see
-/// [`set_retain_limit`]).
+/// How many bytes of empty arenas the calling thread keeps for reuse, as
+/// learned or set with [`set_retain_limit`].
 pub fn retain_limit() -> usize {
     #[cfg(feature = "pool")]
     return with_heap(|heap| heap.pools.retained_arenas() * pool::ARENA_SIZE);
@@ -329,11 +336,12 @@ pub fn retain_limit() -> usize {
 
 /// Gives every arena of the calling thread that has no block in use back to
 /// the system now, including those kept for reuse, and returns how many
-/// bytes went back (as glibc's `malloc_trim`). The retain limit stays as it
-/// was, so arenas that empty later are kept again.
+/// bytes went back (as glibc's `malloc_trim`). A learned retain limit
+/// starts again from 0; one set with [`set_retain_limit`] stays, so arenas
+/// that empty later are kept again.
 pub fn trim() -> usize {
     #[cfg(feature = "pool")]
-    return with_heap(|heap| heap.pools.release_empty_arenas(0) * pool::ARENA_SIZE);
+    return with_heap(|heap| heap.pools.trim() * pool::ARENA_SIZE);
     #[cfg(not(feature = "pool"))]
     0
 }

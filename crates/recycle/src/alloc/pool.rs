@@ -33,12 +33,14 @@
 //!   time) until the thread exits.
 //! - An **arena** whose pools are all free goes back to the system, unless it
 //!   is the only one (so a loop that allocates and frees one object does not
-//!   map and unmap an arena each time; CPython keeps one too), or the thread
-//!   asked to keep some empty arenas ([`Pools::set_retained_arenas`]): a
-//!   program that builds and drops large structures over and over then
-//!   reuses memory the system has already given it, rather than have every
-//!   page zeroed and mapped again (glibc's `M_TRIM_THRESHOLD` is the same
-//!   trade).
+//!   map and unmap an arena each time; CPython keeps one too), or one of the
+//!   empty arenas the thread retains. A thread retains none until it maps
+//!   an arena to replace one it gave back: then it is building again what
+//!   it just dropped, and each such arena raises its retain limit by one
+//!   (up to [`AUTO_RETAIN_ARENAS`]), so that the next round reuses memory the
+//!   system has already given it rather than have every page zeroed and
+//!   faulted in again. glibc's dynamic `mmap` threshold learns from frees
+//!   the same way. [`Pools::set_retained_arenas`] fixes the limit instead.
 //!
 //! A block's pool header is found by masking its address, so freeing is
 //! O(1): no search, no lock, no atomic (each thread has its own allocator;
@@ -153,8 +155,17 @@ pub(crate) struct Pools {
     empty_arenas: Cell<usize>,
     /// How many empty arenas to keep rather than give back.
     retained_arenas: Cell<usize>,
+    /// Was `retained_arenas` set by the program (rather than learned)?
+    retain_fixed: Cell<bool>,
+    /// Arenas given back and not yet replaced by a new mapping; mapping one
+    /// while this is positive raises the learned retain limit.
+    given_back: Cell<usize>,
     pub(crate) counters: Counters,
 }
+
+/// The most empty arenas a thread learns to retain (64 MiB; see the module
+/// docs): a few million small objects' worth.
+pub(crate) const AUTO_RETAIN_ARENAS: usize = (64 << 20) / ARENA_SIZE;
 
 /// How many types can have pools of their own on one thread. The objects of
 /// further types come from the size classes' pools, with a word more each.
@@ -220,6 +231,8 @@ impl Pools {
             keep_one: Cell::new(true),
             empty_arenas: Cell::new(0),
             retained_arenas: Cell::new(0),
+            retain_fixed: Cell::new(false),
+            given_back: Cell::new(0),
             counters: Counters {
                 arenas_allocated: Cell::new(0),
                 arenas_released: Cell::new(0),
@@ -449,16 +462,18 @@ impl Pools {
                 } else {
                     self.unlink_arena(arena);
                     self.release_arena(arena);
+                    self.given_back.set(self.given_back.get() + 1);
                 }
             }
         }
     }
 
     /// From now on, keeps up to `arenas` arenas with no pool in use rather
-    /// than give them back to the system; gives back those over that number
-    /// (but one) now.
+    /// than give them back to the system, and no longer learns the limit;
+    /// gives back those over that number (but one) now.
     pub(crate) fn set_retained_arenas(&self, arenas: usize) {
         self.retained_arenas.set(arenas);
+        self.retain_fixed.set(true);
         if self.empty_arenas.get() > arenas.max(1) {
             self.release_empty_arenas(arenas.max(1));
         }
@@ -506,6 +521,18 @@ impl Pools {
         released
     }
 
+    /// Gives back every arena with no pool in use, and forgets the learned
+    /// retain limit (a limit the program set stays). Returns how many
+    /// arenas went back.
+    pub(crate) fn trim(&self) -> usize {
+        let released = self.release_empty_arenas(0);
+        if !self.retain_fixed.get() {
+            self.retained_arenas.set(0);
+        }
+        self.given_back.set(0);
+        released
+    }
+
     /// The thread is exiting: give back every arena that is entirely free,
     /// and from now on every arena as soon as it is. (Arenas that still hold
     /// live objects stay, as the objects do.)
@@ -518,6 +545,14 @@ impl Pools {
     fn new_arena(&self) -> *mut ArenaHeader {
         if self.counters.arenas_allocated.get() == 0 {
             EXIT_GUARD.with(|_| {});
+        }
+        if self.given_back.get() > 0 {
+            // This arena replaces one given back: keep one more next time.
+            self.given_back.set(self.given_back.get() - 1);
+            let learned = self.retained_arenas.get() + 1;
+            if !self.retain_fixed.get() && learned <= AUTO_RETAIN_ARENAS {
+                self.retained_arenas.set(learned);
+            }
         }
         let base = system::map_arena(ARENA_SIZE);
         let arena = Box::into_raw(Box::new(ArenaHeader {

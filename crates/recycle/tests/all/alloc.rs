@@ -225,6 +225,52 @@ fn retained_arenas_are_reused_then_trimmed() {
 }
 
 #[test]
+fn a_thread_that_rebuilds_what_it_dropped_learns_to_keep_arenas() {
+    // Round 1 gives every arena but one back, and keeps nothing.
+    let (objects, arena) = fill_arenas();
+    let first = alloc::stats();
+    drop(objects);
+    let given_back = alloc::stats();
+    assert!(given_back.arenas_current <= 1, "{given_back:?}");
+    assert_eq!(alloc::retain_limit(), 0);
+
+    // Round 2 maps arenas to replace those: the thread learns to keep them.
+    let (objects, _) = fill_arenas();
+    let second = alloc::stats();
+    let remapped = second.arenas_allocated - first.arenas_allocated;
+    assert!(remapped >= 2, "{second:?}");
+    assert_eq!(alloc::retain_limit(), remapped as usize * arena);
+    drop(objects);
+    let kept = alloc::stats();
+    assert!(kept.arenas_empty as usize >= 2, "{kept:?}");
+    assert_eq!(kept.arenas_released, second.arenas_released);
+
+    // Round 3 maps nothing.
+    let (objects, _) = fill_arenas();
+    assert_eq!(alloc::stats().arenas_allocated, second.arenas_allocated);
+    drop(objects);
+
+    // `trim` gives them back and forgets what was learned.
+    assert!(alloc::trim() >= 2 * arena);
+    assert_eq!(
+        (alloc::retain_limit(), alloc::stats().arenas_current),
+        (0, 0)
+    );
+}
+
+#[test]
+fn a_set_retain_limit_stops_the_learning() {
+    alloc::set_retain_limit(0);
+    for _ in 0..3 {
+        let (objects, _) = fill_arenas();
+        drop(objects);
+        let after = alloc::stats();
+        assert!(after.arenas_current <= 1, "{after:?}");
+    }
+    assert_eq!(alloc::retain_limit(), 0);
+}
+
+#[test]
 fn lowering_the_retain_limit_gives_arenas_back_at_once() {
     let (objects, arena) = fill_arenas();
     alloc::set_retain_limit(100 * arena);
