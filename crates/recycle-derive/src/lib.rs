@@ -77,6 +77,7 @@ fn parse_attrs(attrs: &[Attribute], on_field: bool) -> syn::Result<TraceAttr> {
 fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
     let container = parse_attrs(&input.attrs, false)?;
     let name = input.ident.clone();
+    let me = SelfType::of(&input);
 
     for param in &mut input.generics.params {
         if let GenericParam::Type(ty) = param {
@@ -92,7 +93,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         Data::Struct(data) => {
             let (pattern, calls) = destructure(
                 &data.fields,
-                &name,
+                &me,
                 &mut may_contain,
                 &mut trusted,
                 &mut fixed,
@@ -108,7 +109,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
                 let ident = &variant.ident;
                 let (pattern, calls) = destructure(
                     &variant.fields,
-                    &name,
+                    &me,
                     &mut may_contain,
                     &mut trusted,
                     &mut fixed,
@@ -135,17 +136,41 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         quote! { false #(|| #may_contain)* }
     };
     // Trusted when every traced field's type is: the generated `trace`
-    // reports each field once. `#[trace(tracked)]` types (recursive through
-    // other types) cannot ask the compiler, and stay untrusted.
+    // reports each field once. A field whose type is built around the type
+    // itself (`Vec<Self>`) is asked about with a stand-in for it, a type
+    // made here that nothing else can name or implement traits for:
+    // "trusted if every field is, assuming the type itself is", which holds
+    // by induction on the (finite) values. `#[trace(tracked)]` types
+    // (recursive through other types) cannot ask the compiler, and stay
+    // untrusted.
     let trusted = if container.tracked {
         quote! { ::core::option::Option::None }
     } else {
+        let stand_in_item = if trusted.iter().any(|t| t.uses_stand_in) {
+            quote! {
+                #[allow(non_camel_case_types, dead_code)]
+                struct __RecycleDeriveSelf;
+                impl ::recycle::Trace for __RecycleDeriveSelf {
+                    // SAFETY: `trace` reports nothing.
+                    const TRUSTED: ::core::option::Option<::recycle::Trust<Self>> =
+                        ::core::option::Option::Some(unsafe { ::recycle::Trust::new_unchecked() });
+                    fn trace(&self, _: &mut ::recycle::Tracer) {}
+                }
+            }
+        } else {
+            quote! {}
+        };
+        let checks = trusted.iter().map(|t| &t.check);
         quote! {{
-            // SAFETY: the derived `trace` calls `trace` on each field exactly
-            // once, and only on fields of this value.
-            let trusted = ::core::option::Option::Some(unsafe { ::recycle::Trust::new_unchecked() });
-            #(let trusted = ::recycle::Trust::all(trusted, #trusted);)*
-            trusted
+            #stand_in_item
+            if true #(&& #checks)* {
+                // SAFETY: the derived `trace` calls `trace` on each traced
+                // field exactly once, only on fields of this value, and
+                // does nothing else; every field's own `trace` is trusted.
+                ::core::option::Option::Some(unsafe { ::recycle::Trust::new_unchecked() })
+            } else {
+                ::core::option::Option::None
+            }
         }}
     };
 
@@ -172,7 +197,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         #[automatically_derived]
         impl #impl_generics ::recycle::Trace for #name #ty_generics #where_clause {
             const MAY_CONTAIN_GC: bool = #may_contain_gc;
-            const TRUSTED: ::core::option::Option<::recycle::Trust> = #trusted;
+            const TRUSTED: ::core::option::Option<::recycle::Trust<Self>> = #trusted;
             const FIXED_EDGES: bool = #fixed_edges;
             #finalizer
 
@@ -190,9 +215,9 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
 /// terms.
 fn destructure(
     fields: &Fields,
-    self_name: &Ident,
+    me: &SelfType,
     may_contain: &mut Vec<TokenStream2>,
-    trusted: &mut Vec<TokenStream2>,
+    trusted: &mut Vec<TrustCheck>,
     fixed: &mut Vec<TokenStream2>,
 ) -> syn::Result<(TokenStream2, Vec<TokenStream2>)> {
     let mut bindings = Vec::new();
@@ -214,6 +239,8 @@ fn destructure(
         bindings.push(member);
         calls.push(quote! { ::recycle::Trace::trace(#binding, tracer); });
         let ty = &field.ty;
+        let self_name = &me.name;
+        trusted.push(me.trust_check(ty));
         if mentions(ty, self_name) {
             // The type itself again: adds nothing the other fields do not
             // decide (and the compiler cannot evaluate it).
@@ -228,7 +255,6 @@ fn destructure(
             }
         } else {
             may_contain.push(quote! { <#ty as ::recycle::Trace>::MAY_CONTAIN_GC });
-            trusted.push(quote! { <#ty as ::recycle::Trace>::TRUSTED });
             fixed.push(quote! { <#ty as ::recycle::Trace>::FIXED_EDGES });
         }
     }
@@ -295,4 +321,135 @@ fn mentions(ty: &Type, self_name: &Ident) -> bool {
         })
     }
     walk(quote! { #ty }, self_name)
+}
+
+/// One traced field's part of `TRUSTED`.
+struct TrustCheck {
+    /// `<FieldType as Trace>::TRUSTED.is_some()`, with the stand-in for
+    /// the type being derived where the field type names it.
+    check: TokenStream2,
+    uses_stand_in: bool,
+}
+
+/// The type being derived, as a field type may name it.
+struct SelfType {
+    name: Ident,
+    /// Its generic arguments as written in a field that names it
+    /// (`Node<T, N>`), as token strings, in order.
+    params: Vec<String>,
+    /// A generic parameter has the type's own name: a bare `Name` in a
+    /// field is then that parameter, and only `Self` is the type.
+    name_shadowed: bool,
+}
+
+impl SelfType {
+    fn of(input: &DeriveInput) -> SelfType {
+        let params = input
+            .generics
+            .params
+            .iter()
+            .map(|param| match param {
+                GenericParam::Type(t) => t.ident.to_string(),
+                GenericParam::Lifetime(l) => l.lifetime.to_string(),
+                GenericParam::Const(c) => c.ident.to_string(),
+            })
+            .collect();
+        let name_shadowed = input.generics.params.iter().any(|param| match param {
+            GenericParam::Type(t) => t.ident == input.ident,
+            GenericParam::Const(c) => c.ident == input.ident,
+            GenericParam::Lifetime(_) => false,
+        });
+        SelfType {
+            name: input.ident.clone(),
+            params,
+            name_shadowed,
+        }
+    }
+
+    /// The trust check of a field of type `ty`.
+    fn trust_check(&self, ty: &Type) -> TrustCheck {
+        if !mentions(ty, &self.name) {
+            return TrustCheck {
+                check: quote! { <#ty as ::recycle::Trace>::TRUSTED.is_some() },
+                uses_stand_in: false,
+            };
+        }
+        let mut substituted = ty.clone();
+        self.substitute(&mut substituted);
+        if mentions(&substituted, &self.name) {
+            // Named somewhere the stand-in cannot go (a macro, a qualified
+            // path, another instance of a generic type): the compiler
+            // decides, which for the type itself is a cycle error, never
+            // a trust the fields do not earn.
+            return TrustCheck {
+                check: quote! { <#ty as ::recycle::Trace>::TRUSTED.is_some() },
+                uses_stand_in: false,
+            };
+        }
+        TrustCheck {
+            check: quote! { <#substituted as ::recycle::Trace>::TRUSTED.is_some() },
+            uses_stand_in: true,
+        }
+    }
+
+    /// Replaces every mention of exactly this type (`Self`, or its name
+    /// with its own generic parameters) that sits in a plain type position
+    /// with the stand-in.
+    fn substitute(&self, ty: &mut Type) {
+        match ty {
+            Type::Path(path) if path.qself.is_none() => {
+                if self.is_this_type(&path.path) {
+                    *ty = parse_quote!(__RecycleDeriveSelf);
+                    return;
+                }
+                for segment in &mut path.path.segments {
+                    if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                        for arg in &mut args.args {
+                            if let syn::GenericArgument::Type(inner) = arg {
+                                self.substitute(inner);
+                            }
+                        }
+                    }
+                }
+            }
+            Type::Tuple(tuple) => tuple.elems.iter_mut().for_each(|t| self.substitute(t)),
+            Type::Array(array) => self.substitute(&mut array.elem),
+            Type::Slice(slice) => self.substitute(&mut slice.elem),
+            Type::Reference(reference) => self.substitute(&mut reference.elem),
+            Type::Ptr(pointer) => self.substitute(&mut pointer.elem),
+            Type::Paren(paren) => self.substitute(&mut paren.elem),
+            Type::Group(group) => self.substitute(&mut group.elem),
+            _ => {}
+        }
+    }
+
+    /// Is `path` `Self`, or this type's bare name with exactly its own
+    /// generic parameters?
+    fn is_this_type(&self, path: &syn::Path) -> bool {
+        if path.leading_colon.is_some() || path.segments.len() != 1 {
+            return false;
+        }
+        let segment = &path.segments[0];
+        if segment.ident == "Self" {
+            return matches!(segment.arguments, syn::PathArguments::None);
+        }
+        if segment.ident != self.name || self.name_shadowed {
+            return false;
+        }
+        match &segment.arguments {
+            syn::PathArguments::None => self.params.is_empty(),
+            syn::PathArguments::AngleBracketed(args) => {
+                let written: Vec<String> = args
+                    .args
+                    .iter()
+                    .map(|arg| match arg {
+                        syn::GenericArgument::Lifetime(l) => l.to_string(),
+                        other => quote!(#other).to_string(),
+                    })
+                    .collect();
+                written == self.params
+            }
+            syn::PathArguments::Parenthesized(_) => false,
+        }
+    }
 }

@@ -11,13 +11,14 @@
 //! skips all of this.
 
 use core::ptr::NonNull;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::collector::list::unlink;
 use crate::gc_box::deallocate;
 use crate::header::{GcHeader, links_of};
 use crate::heap::{Heap, with_heap};
 use crate::trace::Trace;
+use crate::unraisable::resume_or_report;
 use crate::weakref;
 
 /// Nested destructions allowed before the trashcan takes over. CPython uses
@@ -51,29 +52,23 @@ pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>
     // SAFETY: the object is live until it is freed below.
     let h = unsafe { header.as_ref() };
     // SAFETY: as above.
-    if !unsafe { O::may_hold_gc(header) } {
-        // A value that cannot hold a `Gc` destroys nothing else when it is
-        // dropped: no nesting to limit, and no list the collector could be
-        // walking. (A `Trace` impl that wrongly claims `MAY_CONTAIN_GC =
-        // false` for a type that holds `Gc`s loses the trashcan, not safety.)
+    if !unsafe { O::may_hold_gc(header) }
+        // SAFETY: as above.
+        && unsafe { O::finalizer(header) }.is_none()
+        && !h.has_weak_callbacks()
+    {
+        // A value that cannot hold a `Gc`, with no finalizer or weak
+        // callback to run, destroys nothing else when it is dropped: no
+        // nesting to limit. (A `Trace` impl that wrongly claims
+        // `MAY_CONTAIN_GC = false` for a type that holds `Gc`s loses the
+        // trashcan, not safety.) User code that runs first (a finalizer, a
+        // callback) can make and drop more such objects, so those go
+        // through the count of nested destructions below.
         // SAFETY: forwarded contract.
         unsafe { destroy_now_with::<O>(header) };
         return;
     }
     with_heap(|heap| {
-        if O::tracked(h) && heap.is_tracing() {
-            // The collector is walking its lists and may be inside this very
-            // object's `trace`: queue it; the collector destroys it later.
-            // (An object untracked at birth is in no list and never traced:
-            // it goes now; a tracked object its value frees is queued then.)
-            // SAFETY: tracked, so it has links; `deferred` points to the
-            // collector's live queue while `is_tracing()`.
-            unsafe {
-                links_of(header).as_ref().set_destroy_deferred(true);
-                (*heap.deferred.get()).push(header);
-            }
-            return;
-        }
         let depth = heap.destroy_depth.get();
         if depth < TRASHCAN_DEPTH {
             let _depth = DepthGuard::enter(heap);
@@ -146,10 +141,8 @@ fn empty_trashcan(heap: &Heap) {
     heap.trashcan.set(core::ptr::null_mut());
     // SAFETY: from `Box::into_raw` in `push_to_trashcan`; no pointer to it remains.
     drop(unsafe { Box::from_raw(trashcan) });
-    if let Some(payload) = first_panic
-        && !std::thread::panicking()
-    {
-        resume_unwind(payload);
+    if let Some(payload) = first_panic {
+        resume_or_report(payload, "a Drop run from the trashcan");
     }
 }
 
@@ -214,7 +207,7 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
     let finalizer_panic = match unsafe { run_finalizer::<O>(header) } {
         Finalized::Resurrected(panic) => {
             if let Some(payload) = panic {
-                resume_unwind(payload);
+                resume_or_report(payload, "a finalizer");
             }
             return Destroyed::Resurrected;
         }
@@ -256,7 +249,7 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
     }
     drop(release);
     if let Some(payload) = finalizer_panic {
-        resume_unwind(payload);
+        resume_or_report(payload, "a finalizer or weak callback");
     }
     Destroyed::Gone { tracked, epoch }
 }
@@ -295,10 +288,18 @@ unsafe fn run_finalizer<O: Ops>(header: NonNull<GcHeader>) -> Finalized {
     // keeps it alive while the finalizer runs.
     let panic = catch_unwind(AssertUnwindSafe(|| unsafe { finalize(header) })).err();
     if h.dec_strong() > 0 {
-        // Resurrected, perhaps only into a cycle of its own.
+        // Resurrected, perhaps only into a cycle of its own: the collector
+        // must look at it again. Out of its list if it waited in the
+        // trashcan: it goes back, as a young object whose count went down.
         // SAFETY: the pointer the object was destroyed through, to a live
-        // object.
-        unsafe { crate::collector::generations::note_reference_dropped(header) };
+        // object; tracked, so it has links.
+        unsafe {
+            if O::tracked(h) && !links_of(header).as_ref().is_linked() {
+                crate::collector::generations::relink_unlisted(header);
+            } else {
+                crate::collector::generations::note_reference_dropped(header);
+            }
+        }
         Finalized::Resurrected(panic)
     } else {
         Finalized::Dead(panic)

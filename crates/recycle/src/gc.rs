@@ -278,13 +278,65 @@ pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
 /// Moves every tracked object into a permanent generation that collections
 /// ignore (Python's `gc.freeze`): for a server that forks after building its
 /// data, so that the children do not touch (and copy) those pages.
+///
+/// Called while a collection runs (from a finalizer, a weak callback, a
+/// `Drop` of garbage or a gc callback), it is deferred: it happens when the
+/// collection ends, before `collect()` returns.
 pub fn freeze() {
     introspect::freeze()
 }
 
-/// Moves the frozen objects back into the oldest generation.
+/// Moves the frozen objects back into the oldest generation. Called while a
+/// collection runs, it is deferred as [`freeze`] is.
 pub fn unfreeze() {
     introspect::unfreeze()
+}
+
+/// Sets this thread's hook for *unraisable* panics (CPython's
+/// `sys.unraisablehook`), and returns the previous one.
+///
+/// A panic in a finalizer, a weak callback or a `Drop` that recycle runs
+/// continues to the caller once recycle has finished what it was doing,
+/// unless the thread is already unwinding from another panic (the
+/// destruction ran in a `Drop` called during unwinding): a second panic
+/// there would abort the process. recycle hands it to this hook instead,
+/// and drops it. Without a hook, it is logged through the `log` crate
+/// (target `recycle::unraisable`, level `error`). A hook that panics is
+/// logged the same way.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use recycle::{Gc, gc};
+///
+/// let seen = Rc::new(RefCell::new(Vec::new()));
+/// let log = seen.clone();
+/// gc::set_unraisable_hook(Some(Box::new(move |u: &recycle::Unraisable<'_>| {
+///     log.borrow_mut().push(u.message().unwrap_or("").to_owned());
+/// })));
+///
+/// struct Bomb;
+/// impl Drop for Bomb {
+///     fn drop(&mut self) {
+///         // Dropped while the thread unwinds: the callback's panic cannot
+///         // continue.
+///         let watched = Gc::new(1u8);
+///         let _watch = Gc::downgrade_with_callback(&watched, || panic!("callback"));
+///         drop(watched);
+///     }
+/// }
+/// let result = std::panic::catch_unwind(|| {
+///     let _bomb = Bomb;
+///     panic!("first");
+/// });
+/// assert!(result.is_err());
+/// assert_eq!(*seen.borrow(), ["callback"]);
+/// gc::set_unraisable_hook(None);
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn set_unraisable_hook(
+    hook: Option<Box<dyn Fn(&crate::Unraisable<'_>)>>,
+) -> Option<std::rc::Rc<dyn Fn(&crate::Unraisable<'_>)>> {
+    crate::unraisable::set_hook(hook.map(std::rc::Rc::from))
 }
 
 /// How many objects are frozen.

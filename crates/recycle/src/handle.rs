@@ -14,7 +14,7 @@ use crate::collector::generations::note_reference_dropped;
 use crate::collector::list::unlink;
 use crate::destroy::release_implicit_weak;
 use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in, allocate_untracked};
-use crate::header::{GcHeader, links_of};
+use crate::header::{GcHeader, detach, links_of};
 use crate::heap::with_heap;
 use crate::trace::{Trace, TraceAction, Tracer, Trust};
 use crate::weak::Weak;
@@ -132,18 +132,55 @@ impl<T: Trace + 'static> Gc<T> {
 
     /// Returns the value if this is the only strong handle, else `Err(this)`.
     ///
-    /// As [`Rc::try_unwrap`](std::rc::Rc::try_unwrap), with two extra cases
-    /// that return `Err`: the value was destroyed by the collector, or the
-    /// call comes from `trace` code while the collector walks its lists.
+    /// As [`Rc::try_unwrap`](std::rc::Rc::try_unwrap), with one extra case
+    /// that returns `Err`: the collector has found the value to be garbage
+    /// or destroyed it (see [`Gc::try_deref`]).
+    ///
+    /// Moving the value out is the object's death, and the only one it
+    /// gets: everything that watches for it happens here, in the order a
+    /// last drop would do it, and then the value is yours (its `Drop` runs
+    /// when you drop it):
+    ///
+    /// 1. its [finalizer](crate::Finalize) runs, if it has one that has not
+    ///    run yet. If the finalizer resurrects the object (stores another
+    ///    handle to it), this returns `Err(this)` and the object lives on;
+    ///    its finalizer never runs again;
+    /// 2. [`Weak`] handles stop upgrading;
+    /// 3. the [`WeakRef`](crate::WeakRef) callbacks and
+    ///    [`weakref::finalize`](crate::weakref::finalize) registrations on
+    ///    it run (newest first), as for any death.
+    ///
+    /// A panic in a finalizer or callback continues from here once that is
+    /// done (the value is then dropped as the panic unwinds).
     pub fn try_unwrap(this: Self) -> Result<T, Self> {
         if !Gc::is_uniquely_owned(&this) {
             return Err(this);
         }
-        let this = ManuallyDrop::new(this);
         let header = this.header_ptr();
+        let mut panic = None;
+        if T::HAS_FINALIZER && !this.header().is_finalized() {
+            // SAFETY: the handle keeps the object and its vtable alive.
+            if let Some(finalize) = unsafe { crate::header::vtable(header) }.finalize {
+                this.header().set_finalized();
+                // SAFETY: a live object with an intact value (not dead).
+                let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| unsafe {
+                    finalize(header)
+                }));
+                panic = result.err();
+                if this.header().strong() != 1 || this.header().is_dead() {
+                    // Resurrected: the object lives on.
+                    if let Some(payload) = panic {
+                        crate::unraisable::resume_or_report(payload, "a finalizer");
+                    }
+                    return Err(this);
+                }
+            }
+        }
+        let this = ManuallyDrop::new(this);
         this.header().set_strong(0);
         if T::MAY_CONTAIN_GC && this.header().is_tracked_type() {
-            // SAFETY: tracked; not inside a list walk (checked above).
+            // SAFETY: tracked; its list (if any) is one of the heap's (a
+            // uniquely owned object is not garbage).
             let epoch = unsafe {
                 let links = links_of(header);
                 unlink(links);
@@ -151,11 +188,21 @@ impl<T: Trace + 'static> Gc<T> {
             };
             with_heap(|heap| heap.counters.note_destruction(epoch));
         }
+        if this.header().has_weak_callbacks() {
+            // Strong is 0: the callbacks cannot reach the value.
+            let callbacks = crate::weakref::take_callbacks(header);
+            if let Some(payload) = crate::weakref::run_callbacks(callbacks) {
+                panic.get_or_insert(payload);
+            }
+        }
         // SAFETY: the value is initialized and, with strong now 0, no handle
         // can reach it again: reading it out moves it.
         let value = unsafe { ptr::read(&raw const (*this.ptr.as_ptr()).value) };
         // SAFETY: strong == 0, the value is moved out, the object unlinked.
         unsafe { release_implicit_weak(header) };
+        if let Some(payload) = panic {
+            crate::unraisable::resume_or_report(payload, "a finalizer or weak callback");
+        }
         Ok(value)
     }
 
@@ -259,21 +306,53 @@ impl<T: ?Sized> Gc<T> {
     }
 
     /// A mutable reference to the value if there is no other `Gc` or `Weak`
-    /// handle to it (as [`Rc::get_mut`](std::rc::Rc::get_mut)); `None` also
-    /// when the collector destroyed the value or is walking its lists, and
-    /// for an object untracked at birth whose type may hold a `Gc` (a handle
-    /// stored through the reference could close a cycle the collector would
-    /// not see; see "Untracked at birth" in [`Trace`]).
+    /// handle to it (as [`Rc::get_mut`](std::rc::Rc::get_mut)).
+    ///
+    /// Also `None` when the collector has found the value to be garbage or
+    /// destroyed it (see [`Gc::try_deref`]), and for an object untracked at
+    /// birth whose type may hold a `Gc` (a handle stored through the
+    /// reference could close a cycle the collector would not see; see
+    /// "Untracked at birth" in [`Trace`]).
+    ///
+    /// The collector never reads a value while safe code may hold `&mut` to
+    /// it: a tracked object whose value this lends out leaves the
+    /// collector's lists (so `gc::get_objects` and automatic collections
+    /// inside the borrow do not see it, and [`gc::is_tracked`] says
+    /// `false`). It comes back when a handle to it is dropped, or when a
+    /// collection finds a handle to it in another object's value, whichever
+    /// comes first; until then, cycles through it wait.
+    ///
+    /// [`gc::is_tracked`]: crate::gc::is_tracked
     pub fn get_mut(this: &mut Self) -> Option<&mut T> {
-        // SAFETY: the handle keeps the object, and its vtable, alive.
-        let untracked_at_birth = !this.header().is_tracked_type()
-            && unsafe { crate::header::vtable(this.header_ptr()) }.may_contain_gc;
-        if Gc::is_uniquely_owned(this) && this.header().weak() == 1 && !untracked_at_birth {
-            // SAFETY: the only handle, no weak one, and `&mut self` borrows it.
-            Some(unsafe { &mut (*this.ptr.as_ptr()).value })
-        } else {
-            None
+        let header = this.header();
+        if header.strong() != 1 || header.weak() != 1 || header.is_dead() {
+            return None;
         }
+        if header.is_tracked_type() {
+            // SAFETY: tracked type, so the links exist; the handle keeps them alive.
+            let links = unsafe { links_of(this.header_ptr()) };
+            // SAFETY: as above.
+            if unsafe { links.as_ref() }.is_linked() {
+                with_heap(|heap| {
+                    // SAFETY: a live tracked object in one of the heap's
+                    // lists: not in one of the collector's own (those hold
+                    // only garbage, which has a second count, the
+                    // collector's hold, or no user code runs meanwhile).
+                    unsafe {
+                        unlink(links);
+                        detach(links, heap.counters.current_epoch());
+                    }
+                });
+            }
+        } else {
+            // SAFETY: the handle keeps the object, and its vtable, alive.
+            if unsafe { crate::header::vtable(this.header_ptr()) }.may_contain_gc {
+                return None;
+            }
+        }
+        // SAFETY: the only handle, no weak one, and `&mut self` borrows it;
+        // the collector cannot reach the value (see above).
+        Some(unsafe { &mut (*this.ptr.as_ptr()).value })
     }
 
     /// Tracked type, value not destroyed, and in one of the heap's lists.
@@ -285,13 +364,10 @@ impl<T: ?Sized> Gc<T> {
             && unsafe { links_of(self.header_ptr()).as_ref() }.is_linked()
     }
 
-    /// Only strong handle, value alive, and the collector is not in a
-    /// position to be holding a reference to the value (inside `trace`).
+    /// Only strong handle, and the value neither garbage nor destroyed.
     fn is_uniquely_owned(this: &Self) -> bool {
         let header = this.header();
-        header.strong() == 1
-            && !header.is_dead()
-            && !(header.is_tracked_type() && with_heap(|heap| heap.is_tracing()))
+        header.strong() == 1 && !header.is_dead()
     }
 
     /// Consumes the handle without decrementing the count. Used by
@@ -408,7 +484,7 @@ fn deref_of_destroyed_value(header: NonNull<GcHeader>) -> ! {
 impl<T: ?Sized> Trace for Gc<T> {
     // SAFETY: `trace` reports exactly this handle, once; it is owned by
     // whatever owns this `Gc`.
-    const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
+    const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });
     /// A handle always points to the same object.
     const FIXED_EDGES: bool = true;
     #[inline]

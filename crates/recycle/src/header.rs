@@ -38,8 +38,9 @@
 //! both layouts (a `VTable` is aligned to 8 bytes):
 //!
 //! ```text
-//!  bit 0  DEAD                the collector has destroyed (or begun to destroy)
-//!                             the value: dereferencing panics, `upgrade` fails
+//!  bit 0  DEAD                the collector has found the object to be garbage
+//!                             (or destroyed its value): dereferencing panics,
+//!                             `try_deref` and `upgrade` give `None`
 //!  bit 1  FINALIZED           the finalizer ran (PEP 442: at most once)
 //!  bit 2  HAS_WEAK_CALLBACKS  some `WeakRef` with a callback was made to it
 //! ```
@@ -56,8 +57,7 @@
 //!  bit 5  UNREACHABLE       in the tentatively unreachable list (move_unreachable)
 //!  bit 6  KEEP_ALIVE        trace asked for it, or the edges reported to it exceed
 //!                           its strong count: never garbage in this collection
-//!  bit 7  DESTROY_DEFERRED  strong reached 0 while user `trace` code ran; the
-//!                           collector destroys it once tracing is over
+//!  bit 7  (free)
 //!  bit 8  FROZEN            in the permanent generation (`gc::freeze`)
 //!  bit 9  CYCLE_SCANNED     an old object whose gc_refs belong to the running
 //!                           incremental cycle (`collector::incremental`)
@@ -108,7 +108,6 @@ const TYPED_POOL: usize = 1 << 3;
 const COLLECTING: usize = 1 << 4;
 const UNREACHABLE: usize = 1 << 5;
 const KEEP_ALIVE: usize = 1 << 6;
-const DESTROY_DEFERRED: usize = 1 << 7;
 const FROZEN: usize = 1 << 8;
 const CYCLE_SCANNED: usize = 1 << 9;
 const NEW: usize = 1 << 10;
@@ -129,8 +128,8 @@ const EPOCH_SHIFT: u32 = 46;
 /// would overflow.
 pub(crate) const EPOCH_LIMIT: u32 = 1 << 18;
 const EPOCH_MASK: usize = ((EPOCH_LIMIT - 1) as usize) << EPOCH_SHIFT;
-/// The bits that outlive a collection (with `DESTROY_DEFERRED` and `NEW`,
-/// which the collection clears itself).
+/// The bits that outlive a collection (with `NEW`, which the collection
+/// clears itself).
 const LASTING_FLAGS: usize = OBJECT_BITS | FROZEN | DECREMENTED | EPOCH_MASK;
 const _: () = assert!(usize::BITS == 64 && REFS_MASK & EPOCH_MASK == 0);
 const _: () = assert!(REFS_MASK & (CYCLE_TENTATIVE << 1).wrapping_sub(1) == 0);
@@ -481,6 +480,18 @@ impl GcLinks {
         self.state() & FROZEN != 0
     }
 
+    /// A detached object (see [`detach`]) joins the set being collected:
+    /// its state becomes that of a member allocated in `epoch` (the
+    /// reporting member's, so that it moves where that one does) on which
+    /// `update_refs` ran.
+    pub(crate) fn adopt(&self, epoch: u32, strong: u32) {
+        debug_assert!(!self.is_linked() && epoch < EPOCH_LIMIT);
+        let kept = self.state() & OBJECT_BITS;
+        self.set_state(
+            ((strong as usize) << REFS_SHIFT) | kept | COLLECTING | ((epoch as usize) << EPOCH_SHIFT),
+        );
+    }
+
     /// `update_refs`: `gc_refs := strong`, and mark the object as in the set.
     #[inline(always)]
     pub(crate) fn start_collecting(&self, strong: u32) {
@@ -523,9 +534,24 @@ impl GcLinks {
         self.state() & UNREACHABLE != 0
     }
 
+    /// `move_unreachable`: tentatively garbage, and unreachable from user
+    /// code from now on: `UNREACHABLE` and the header's `DEAD` together, in
+    /// one store (see "Why safe code cannot cause undefined behaviour" in
+    /// the internals: garbage is unreachable from deletion on).
     #[inline(always)]
-    pub(crate) fn set_unreachable(&self, on: bool) {
-        self.set_flag(UNREACHABLE, on)
+    pub(crate) fn condemn(&self) {
+        self.set_flag(UNREACHABLE | DEAD, true)
+    }
+
+    /// Reachable after all (or resurrected): clears what [`Self::condemn`] set.
+    #[inline(always)]
+    pub(crate) fn reprieve(&self) {
+        self.set_flag(UNREACHABLE | DEAD, false)
+    }
+
+    /// Still garbage, but intact for its finalizers to see: clears `DEAD`.
+    pub(crate) fn revive_for_finalizers(&self) {
+        self.set_flag(DEAD, false)
     }
 
     #[inline(always)]
@@ -542,7 +568,7 @@ impl GcLinks {
     /// `gc_refs` (see the free function [`survive_into`]).
     #[inline(always)]
     fn survive_into(&self, old: bool) {
-        let mut kept = self.state() & (DESTROY_DEFERRED | NEW | LASTING_FLAGS);
+        let mut kept = self.state() & (NEW | LASTING_FLAGS);
         if old {
             // Only young objects wait in the lists of decremented ones.
             kept &= !DECREMENTED;
@@ -560,7 +586,7 @@ impl GcLinks {
     /// Leaves the collection: clears every per-collection flag and `gc_refs`.
     #[inline(always)]
     pub(crate) fn stop_collecting(&self) {
-        self.set_state(self.state() & (LASTING_FLAGS | DESTROY_DEFERRED | NEW));
+        self.set_state(self.state() & (LASTING_FLAGS | NEW));
     }
 
     /// Was a strong count of this object decremented to a value above zero
@@ -586,14 +612,6 @@ impl GcLinks {
 
     pub(crate) fn set_new(&self, on: bool) {
         self.set_flag(NEW, on)
-    }
-
-    pub(crate) fn is_destroy_deferred(&self) -> bool {
-        self.state() & DESTROY_DEFERRED != 0
-    }
-
-    pub(crate) fn set_destroy_deferred(&self, on: bool) {
-        self.set_flag(DESTROY_DEFERRED, on)
     }
 
     /// The incremental cycle reaches an old object first: its `gc_refs`
@@ -662,6 +680,26 @@ pub(crate) unsafe fn set_frozen(links: NonNull<GcLinks>, frozen: bool) {
             AgeClass::Old
         };
         header_of(links).as_ref().set_age_class(class);
+    }
+}
+
+/// Takes a tracked object out of the collector's view (`Gc::get_mut`): the
+/// caller has unlinked it; this gives it the state of a young object of
+/// `epoch` in no list (no collection, cycle, frozen or decremented state).
+/// It comes back when a handle to it is dropped (`generations`), or when a
+/// trusted `trace` reports it during a collection (`Tracer::visit`).
+///
+/// # Safety
+///
+/// - `links` is the prefix of a live tracked object, unlinked, with
+///   provenance over the whole allocation.
+pub(crate) unsafe fn detach(links: NonNull<GcLinks>, epoch: u32) {
+    // SAFETY: per the contract.
+    unsafe {
+        let l = links.as_ref();
+        debug_assert!(!l.is_linked() && epoch < EPOCH_LIMIT);
+        l.set_state((l.state() & OBJECT_BITS) | ((epoch as usize) << EPOCH_SHIFT));
+        header_of(links).as_ref().set_age_class(AgeClass::MaybeYoung);
     }
 }
 

@@ -44,8 +44,6 @@ pub(crate) struct Heap {
     pub(crate) stats: [Cell<GenerationStats>; NUM_GENERATIONS],
     /// A collection is running; nested `collect()` calls return 0.
     pub(crate) collecting: Cell<bool>,
-    /// The collector is running the finalizers of its garbage.
-    pub(crate) finalizing: Cell<bool>,
     /// A young object was decremented while automatic collection was off,
     /// and not listed as decremented: until a collection of generation 1
     /// or 2 has examined every young object, automatic young collections
@@ -53,12 +51,13 @@ pub(crate) struct Heap {
     pub(crate) unlisted_decrements: Cell<bool>,
     /// Some object was flagged `NEW` (allocated while `collecting`).
     pub(crate) allocated_while_collecting: Cell<bool>,
-    /// While user `trace` code may run (the collector walks its lists), objects
-    /// whose strong count reaches 0 are queued here instead of destroyed: the
-    /// collector destroys them once its lists are consistent again.
-    pub(crate) deferred: Cell<*mut Vec<NonNull<GcHeader>>>,
+    /// `gc::freeze`/`gc::unfreeze` asked for while a collection ran: done
+    /// when it ends (see `collector::introspect::Deferred`).
+    pub(crate) deferred_request: Cell<u8>,
     /// How deep destructions are nested right now (the trashcan's counter).
     pub(crate) destroy_depth: Cell<u32>,
+    /// The thread's exit guard (`ThreadExit`) is registered.
+    pub(crate) exit_registered: Cell<bool>,
     /// Destructions postponed because they were nested too deep: a boxed
     /// `Vec` made by the first such destruction and freed by the outermost
     /// one when it has emptied it; null otherwise.
@@ -82,11 +81,11 @@ impl Heap {
                 Cell::new(GenerationStats::ZERO),
             ],
             collecting: Cell::new(false),
-            finalizing: Cell::new(false),
             allocated_while_collecting: Cell::new(false),
             unlisted_decrements: Cell::new(false),
-            deferred: Cell::new(ptr::null_mut()),
+            deferred_request: Cell::new(0),
             destroy_depth: Cell::new(0),
+            exit_registered: Cell::new(false),
             trashcan: Cell::new(ptr::null_mut()),
         }
     }
@@ -134,16 +133,51 @@ impl Heap {
             .chain(&self.decremented)
             .chain(self.old_cycle.lists())
     }
-
-    /// Is the collector walking its lists (so user `trace` code may be running)?
-    #[inline]
-    pub(crate) fn is_tracing(&self) -> bool {
-        !self.deferred.get().is_null()
-    }
 }
+
+// The heap has no destructor (it holds only `Cell`s, raw pointers and
+// `ManuallyDrop`s), so it stays usable while the thread's other
+// thread-locals are destroyed, whatever order that happens in: a `Gc` kept
+// in a user's `thread_local!` is dropped normally, after the exit guard
+// below has run or before. What the guard would free is freed by it.
+const _: () = assert!(!core::mem::needs_drop::<Heap>());
 
 thread_local! {
     static HEAP: Heap = const { Heap::new() };
+    static THREAD_EXIT: ThreadExit = const { ThreadExit };
+}
+
+/// Registers this thread's exit guard (once, with its first allocation).
+#[cold]
+pub(crate) fn register_thread_exit() {
+    with_heap(|heap| heap.exit_registered.set(true));
+    THREAD_EXIT.with(|_| {});
+}
+
+/// At thread exit, collects the cycles still alive (running their
+/// finalizers and `Drop`s, as CPython collects at interpreter shutdown),
+/// then gives the empty arenas back. Objects that thread-locals destroyed
+/// after this one still hold are freed as their handles go; cycles among
+/// them stay (see "Thread exit" in the internals).
+struct ThreadExit;
+
+impl Drop for ThreadExit {
+    fn drop(&mut self) {
+        // A finalizer may leave new garbage behind: collect until none is
+        // found (bounded, against a finalizer that makes garbage forever).
+        for _ in 0..8 {
+            match std::panic::catch_unwind(crate::gc::collect) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(payload) => crate::unraisable::report(payload, "a collection at thread exit"),
+            }
+        }
+        with_heap(|heap| {
+            heap.old_cycle.free_at_thread_exit();
+            #[cfg(feature = "pool")]
+            heap.pools.release_at_thread_exit();
+        });
+    }
 }
 
 /// Runs `f` with this thread's heap.

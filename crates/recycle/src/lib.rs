@@ -105,6 +105,7 @@ mod heap;
 mod snapshot;
 mod trace;
 pub mod tracemalloc;
+mod unraisable;
 mod weak;
 pub mod weakref;
 
@@ -113,6 +114,7 @@ pub use handle::Gc;
 #[cfg(feature = "derive")]
 pub use recycle_derive::Trace;
 pub use trace::{Finalize, Trace, Tracer, Trust};
+pub use unraisable::Unraisable;
 pub use weak::Weak;
 pub use weakref::WeakRef;
 

@@ -1,5 +1,7 @@
 //! [`Trace`]: how the collector finds the `Gc` handles a value owns.
 
+use core::fmt;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use crate::any::GcAny;
@@ -104,7 +106,7 @@ pub trait Trace {
     /// most once, so that the collector may count them as references from
     /// inside the heap (see the trait docs). `None`, the default, is always
     /// safe: the type's edges then only keep objects alive.
-    const TRUSTED: Option<Trust> = None;
+    const TRUSTED: Option<Trust<Self>> = None;
 
     /// `true` if a value reports the same handles all its life: it keeps no
     /// `Gc` behind a `RefCell`, `Cell` or other interior mutability. The
@@ -126,32 +128,65 @@ pub trait Trace {
     fn finalize(&self) {}
 }
 
-/// A promise that a type's [`Trace::trace`] reports only handles its value
-/// owns, each at most once. Made with `unsafe` ([`Trust::new_unchecked`]) or
-/// combined from others ([`Trust::all`]), by the derive and the std impls.
-#[derive(Clone, Copy, Debug)]
-pub struct Trust(());
+/// A promise, made with `unsafe`, that the [`Trace::trace`] of the type `T`
+/// may be trusted: see "Trust" in the [`Trace`] docs.
+///
+/// The promise names its type, so one type's promise cannot be reused for
+/// another: `<u32 as Trace>::TRUSTED` is an `Option<Trust<u32>>`, which is
+/// no use to any other impl. The only way to make one is
+/// [`Trust::new_unchecked`], which is `unsafe`; the derive and recycle's
+/// own impls make theirs that way, and only when every part they trace is
+/// trusted itself.
+pub struct Trust<T: ?Sized>(PhantomData<fn(&T) -> &T>);
 
-impl Trust {
+impl<T: ?Sized> Trust<T> {
     /// The promise.
     ///
     /// # Safety
     ///
-    /// - The type's `trace` reports only `Gc` handles that its value owns
-    ///   (that are dropped when the value is dropped), each at most once.
-    ///   Reporting fewer is fine. Breaking this can make the collector drop
-    ///   a value that safe code still borrows.
-    pub const unsafe fn new_unchecked() -> Trust {
-        Trust(())
+    /// `T`'s `trace`, whenever the collector calls it:
+    ///
+    /// - reports only `Gc` handles and [`WeakRef`](crate::WeakRef)s that
+    ///   the value owns (that are dropped when the value is dropped), each
+    ///   at most once (reporting fewer is fine);
+    /// - does nothing else the program could observe: it creates, clones,
+    ///   drops and upgrades no handle, borrows no `RefCell` mutably, and
+    ///   calls no function of this crate but `trace` and
+    ///   [`Tracer::keep_alive`]. (It may panic: the collection is then
+    ///   abandoned, nothing is freed, and the panic continues.)
+    ///
+    /// The collector relies on this while it holds counts it has read:
+    /// breaking it can make it drop a value that safe code still borrows.
+    pub const unsafe fn new_unchecked() -> Trust<T> {
+        Trust(PhantomData)
     }
+}
 
-    /// Trusted if both are: for a type whose `trace` calls exactly the
-    /// `trace` of its parts, each once.
-    pub const fn all(a: Option<Trust>, b: Option<Trust>) -> Option<Trust> {
-        match (a, b) {
-            (Some(t), Some(_)) => Some(t),
-            _ => None,
-        }
+impl<T: ?Sized> Clone for Trust<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Trust<T> {}
+
+impl<T: ?Sized> fmt::Debug for Trust<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Trust<{}>", core::any::type_name::<T>())
+    }
+}
+
+/// `Some` promise for `T` if `trusted`: for recycle's own impls, each of
+/// which reports exactly the handles of the parts it traces, so that it is
+/// trusted exactly when they all are.
+pub(crate) const fn trusted_if<T: ?Sized>(trusted: bool) -> Option<Trust<T>> {
+    if trusted {
+        // SAFETY: only called by this crate's impls, with `trusted` true
+        // when every part their `trace` calls is trusted, and those impls
+        // do nothing but call them (each once) or report nothing.
+        Some(unsafe { Trust::new_unchecked() })
+    } else {
+        None
     }
 }
 
@@ -171,7 +206,7 @@ macro_rules! empty_trace {
         impl $crate::Trace for $t {
             const MAY_CONTAIN_GC: bool = false;
             // SAFETY: `trace` below reports nothing.
-            const TRUSTED: ::core::option::Option<$crate::Trust> =
+            const TRUSTED: ::core::option::Option<$crate::Trust<Self>> =
                 ::core::option::Option::Some(unsafe { $crate::Trust::new_unchecked() });
             #[inline(always)]
             fn trace(&self, _: &mut $crate::Tracer) {}
@@ -244,14 +279,22 @@ pub trait Finalize {
 pub(crate) enum TraceAction {
     /// `subtract_refs`: each edge into the collected set (objects allocated
     /// in `first_epoch` or later, or only objects already marked when
-    /// `None`) is an internal reference. With `gather_into`, an object first
-    /// reached this way moves to that list (which the walk is going through).
+    /// `None`) is an internal reference. With `gather`, an object first
+    /// reached this way moves to `walk` (the list the walk goes through).
+    /// A detached object (see `Gc::get_mut`) reported here joins the set,
+    /// at the end of `walk`.
     SubtractRefs {
         first_epoch: Option<u32>,
-        gather_into: Option<*const GcList>,
+        gather: bool,
+        walk: *const GcList,
     },
-    /// `move_unreachable`: everything reported is reachable.
-    MarkReachable { young: *const GcList },
+    /// `move_unreachable`: everything reported is reachable. An object
+    /// moved back from the unreachable list gives its hold back if
+    /// `release_holds`.
+    MarkReachable {
+        young: *const GcList,
+        release_holds: bool,
+    },
     /// `gc::get_referents`/`get_referrers`: collect handles to everything
     /// reported (taken at once, so `trace` code cannot free them meanwhile).
     Referents(Vec<GcAny>),
@@ -288,10 +331,9 @@ pub struct Tracer {
     current: *const GcLinks,
     /// `MarkReachable`: objects moved back from the unreachable list.
     moved_back: usize,
-    /// `SubtractRefs`: the callback-bearing `WeakRef`s reported, by owner.
-    weak_refs: Vec<(NonNull<GcLinks>, u64)>,
-    /// Is the current object's type trusted (may its edges be subtracted)?
-    current_trusted: bool,
+    /// `SubtractRefs`: the callback-bearing `WeakRef`s reported: owner,
+    /// key, referent.
+    weak_refs: Vec<(NonNull<GcLinks>, u64, NonNull<GcHeader>)>,
 }
 
 impl Tracer {
@@ -301,20 +343,21 @@ impl Tracer {
             current: core::ptr::null(),
             moved_back: 0,
             weak_refs: Vec::new(),
-            current_trusted: false,
         }
     }
 
-    pub(crate) fn take_weak_refs(&mut self) -> Vec<(NonNull<GcLinks>, u64)> {
+    pub(crate) fn take_weak_refs(&mut self) -> Vec<(NonNull<GcLinks>, u64, NonNull<GcHeader>)> {
         core::mem::take(&mut self.weak_refs)
     }
 
-    /// A `WeakRef` with a callback, inside the value being traced.
-    pub(crate) fn visit_weak_ref(&mut self, key: u64) {
+    /// A `WeakRef` with a callback (`key`, to `referent`), inside the value
+    /// being traced. Only trusted values are traced in `SubtractRefs`, so
+    /// the `WeakRef` is the value's own.
+    pub(crate) fn visit_weak_ref(&mut self, key: u64, referent: NonNull<GcHeader>) {
         if let (TraceAction::SubtractRefs { .. }, Some(owner)) =
             (&self.action, NonNull::new(self.current.cast_mut()))
         {
-            self.weak_refs.push((owner, key));
+            self.weak_refs.push((owner, key, referent));
         }
     }
 
@@ -345,21 +388,31 @@ impl Tracer {
         self.action
     }
 
-    /// Calls the `trace` of `object`, reporting its edges to this tracer.
+    /// Calls the `trace` of `object`, reporting its edges to this tracer,
+    /// if its type is trusted; an untrusted value is opaque, and nothing
+    /// happens.
+    ///
+    /// Every walk of the collector (deduction, incremental steps, prefetch
+    /// passes) traces through here, and this is what keeps user code out of
+    /// them: a trusted `trace` promises, with `unsafe`, to do nothing but
+    /// report ([`Trust::new_unchecked`]). Skipping an untrusted value is
+    /// safe because its handles are then never subtracted: what it owns
+    /// keeps a reference from outside the set and stays.
     ///
     /// # Safety
     ///
     /// - `object` is a live tracked object of the collector's lists, with
     ///   its value initialized.
     #[inline(always)]
-    pub(crate) unsafe fn trace_object(&mut self, object: NonNull<GcLinks>) {
+    pub(crate) unsafe fn trace_trusted(&mut self, object: NonNull<GcLinks>) {
         self.current = object.as_ptr();
         // SAFETY: per the contract.
         unsafe {
             let header = header_of(object);
             let vtable = crate::header::vtable(header);
-            self.current_trusted = vtable.trusted;
-            (vtable.trace)(header, self);
+            if vtable.trusted {
+                (vtable.trace)(header, self);
+            }
         }
     }
 
@@ -437,26 +490,37 @@ impl Tracer {
         match &mut self.action {
             &mut TraceAction::SubtractRefs {
                 first_epoch,
-                gather_into,
+                gather,
+                walk,
             } => {
-                if !self.current_trusted {
-                    // An untrusted `trace` may report handles it does not
-                    // own: its edges only count for reachability (so they
-                    // gather nothing either: what they reach keeps a
-                    // reference from outside the set and cannot be garbage).
-                    return;
-                }
                 if !links.is_collecting() {
-                    if !in_collected_set(links, first_epoch) {
+                    if links.is_linked() {
+                        if !in_collected_set(links, first_epoch) {
+                            return;
+                        }
+                        update_refs(links_ptr);
+                        if gather {
+                            // SAFETY: the object is listed (`in_collected_set`);
+                            // `walk` is the collector's live working list.
+                            unsafe {
+                                unlink(links_ptr);
+                                (*walk).push_back(links_ptr);
+                            }
+                        }
+                    } else if header.is_dead() {
+                        // Destroyed by an earlier collection, kept allocated
+                        // by leaked handles: not part of anything.
                         return;
-                    }
-                    update_refs(links_ptr);
-                    if let Some(region) = gather_into {
-                        // SAFETY: the object is listed (`in_collected_set`);
-                        // `region` is the collector's live working list.
+                    } else {
+                        // Detached by `Gc::get_mut`. A trusted value owns a
+                        // handle to it and is being read, so no `&mut` from
+                        // that `get_mut` is live any more: it joins the set.
+                        // SAFETY: `current` is the live object traced, in
+                        // the set; `walk` is the collector's live list.
                         unsafe {
-                            unlink(links_ptr);
-                            (*region).push_back(links_ptr);
+                            let epoch = (*self.current).epoch();
+                            links.adopt(epoch, header.strong());
+                            (*walk).push_back(links_ptr);
                         }
                     }
                 }
@@ -466,7 +530,10 @@ impl Tracer {
                     links.set_kept_alive();
                 }
             }
-            &mut TraceAction::MarkReachable { young } => {
+            &mut TraceAction::MarkReachable {
+                young,
+                release_holds,
+            } => {
                 if !links.is_collecting() {
                     return;
                 }
@@ -477,23 +544,22 @@ impl Tracer {
                     // and `young` is the collector's live working list.
                     unsafe {
                         unlink(links_ptr);
-                        links.set_unreachable(false);
+                        links.reprieve();
                         (*young).push_back(links_ptr);
                     }
                     links.set_gc_refs(1);
                     self.moved_back += 1;
-                    // Cannot release the last count: the reported handle is one.
-                    let last = release_hold(links_ptr);
-                    debug_assert!(!last);
+                    if release_holds {
+                        // Cannot release the last count: the reported handle is one.
+                        let last = release_hold(links_ptr);
+                        debug_assert!(!last);
+                    }
                 } else if links.gc_refs() == 0 {
                     // Not scanned yet: mark it reachable for when the walk gets there.
                     links.set_gc_refs(1);
                 }
             }
             &mut TraceAction::CycleScan { members_before } => {
-                if !self.current_trusted {
-                    return;
-                }
                 if !links.is_cycle_scanned() {
                     if !is_member(links, members_before) {
                         return;

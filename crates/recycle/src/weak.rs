@@ -4,7 +4,6 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
-use crate::collector::is_condemned;
 use crate::gc_box::{GcBox, deallocate};
 use crate::handle::Gc;
 use crate::header::GcHeader;
@@ -70,10 +69,11 @@ impl<T: ?Sized> Weak<T> {
     /// Returns `None` once the last strong handle is gone, and for every
     /// object of a garbage cycle from the moment the collector has decided it
     /// is garbage (as CPython clears the weak references to all garbage
-    /// before destroying any of it).
+    /// before destroying any of it), except while the garbage's finalizers
+    /// run: they may resurrect it this way.
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let header = self.header()?;
-        if header.strong() == 0 || header.is_dead() || is_condemned(self.ptr.cast()) {
+        if header.strong() == 0 || header.is_dead() {
             return None;
         }
         header.inc_strong();
@@ -83,7 +83,7 @@ impl<T: ?Sized> Weak<T> {
     /// The number of strong handles (0 once the value is gone).
     pub fn strong_count(&self) -> usize {
         match self.header() {
-            Some(h) if !h.is_dead() && !is_condemned(self.ptr.cast()) => h.strong() as usize,
+            Some(h) if !h.is_dead() => h.strong() as usize,
             _ => 0,
         }
     }
@@ -140,6 +140,6 @@ impl<T: ?Sized> fmt::Debug for Weak<T> {
 impl<T: ?Sized> Trace for Weak<T> {
     const MAY_CONTAIN_GC: bool = false;
     // SAFETY: `trace` reports nothing.
-    const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
+    const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });
     fn trace(&self, _: &mut Tracer) {}
 }

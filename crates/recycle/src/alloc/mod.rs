@@ -47,7 +47,9 @@ pub(crate) fn allocate_in(heap: &Heap, layout: Layout) -> NonNull<u8> {
     if pool::is_small(layout) {
         return heap.pools.allocate(layout);
     }
-    let _ = heap;
+    if !heap.exit_registered.get() {
+        crate::heap::register_thread_exit();
+    }
     allocate_large(layout)
 }
 

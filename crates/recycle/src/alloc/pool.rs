@@ -148,7 +148,7 @@ pub(crate) struct Pools {
     /// Every arena.
     all_arenas: Cell<*mut ArenaHeader>,
     /// Keep one empty arena rather than give it back (off once the thread
-    /// is exiting: see `ExitGuard`).
+    /// is exiting: see `heap::ThreadExit`).
     keep_one: Cell<bool>,
     /// Arenas held with no pool in use: new ones not used yet, the one
     /// kept, and retained ones.
@@ -544,7 +544,7 @@ impl Pools {
     #[cold]
     fn new_arena(&self) -> *mut ArenaHeader {
         if self.counters.arenas_allocated.get() == 0 {
-            EXIT_GUARD.with(|_| {});
+            crate::heap::register_thread_exit();
         }
         if self.given_back.get() > 0 {
             // This arena replaces one given back: keep one more next time.
@@ -715,18 +715,4 @@ impl Pools {
         }
         (classes, idle_pools)
     }
-}
-
-/// Registered with a thread's first arena; its destructor runs when the
-/// thread exits and gives the thread's empty arenas back.
-struct ExitGuard;
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        crate::heap::with_heap(|heap| heap.pools.release_at_thread_exit());
-    }
-}
-
-thread_local! {
-    static EXIT_GUARD: ExitGuard = const { ExitGuard };
 }

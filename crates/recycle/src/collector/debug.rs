@@ -46,13 +46,21 @@ thread_local! {
 }
 
 pub(crate) fn save(object: GcAny) {
-    GARBAGE.with(|g| g.borrow_mut().push(object));
+    // After the thread's `gc.garbage` is gone (thread exit), the object is
+    // dropped instead: it is left for a later collection.
+    let mut object = Some(object);
+    let _ = GARBAGE.try_with(|g| g.borrow_mut().extend(object.take()));
+    drop(object);
 }
 
 pub(crate) fn garbage() -> Vec<GcAny> {
-    GARBAGE.with(|g| g.borrow().clone())
+    GARBAGE
+        .try_with(|g| g.borrow().clone())
+        .unwrap_or_default()
 }
 
 pub(crate) fn take_garbage() -> Vec<GcAny> {
-    GARBAGE.with(|g| core::mem::take(&mut *g.borrow_mut()))
+    GARBAGE
+        .try_with(|g| core::mem::take(&mut *g.borrow_mut()))
+        .unwrap_or_default()
 }

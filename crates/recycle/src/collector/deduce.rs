@@ -2,10 +2,9 @@
 //! inside the set (CPython's `update_refs`, `subtract_refs`,
 //! `move_unreachable`).
 
-use core::ptr::{self, NonNull};
+use core::ptr::NonNull;
 
-use crate::header::{GcHeader, GcLinks, links_of, survive_into};
-use crate::heap::Heap;
+use crate::header::{GcHeader, GcLinks, survive_into};
 use crate::trace::{TraceAction, Tracer};
 
 use super::list::{GcList, object_header, unlink};
@@ -28,28 +27,24 @@ use super::lookahead::{Lookahead, Runner};
 ///
 /// `members` says which objects form the set (see [`Members`]).
 ///
-/// User `trace` code runs during steps 2 and 3, so objects whose last handle
-/// it drops are not destroyed right away (that would unlink objects from the
-/// lists being walked); they are returned, to be destroyed by the caller.
+/// No user code runs here: only trusted `trace` impls are called (see
+/// `Tracer::trace_trusted`), and those promise, with `unsafe`, to do nothing
+/// but report what their value owns. So the counts read in step 1 still hold
+/// when step 3 acts on them, no object can lose its last handle, and the
+/// lists change only as the walks change them. An untrusted value is opaque:
+/// its handles are never subtracted, so everything it owns counts as
+/// referenced from outside, and stays.
 ///
 /// Contracts:
 /// - on entry, `young` holds the objects to examine with clear collector
 ///   flags, and `unreachable` is empty; objects allocated since the
 ///   collection began are flagged `NEW`;
 /// - on exit, `young` objects have clear flags again and `unreachable` objects
-///   are flagged `COLLECTING | UNREACHABLE`.
-pub(crate) fn deduce_unreachable(
-    heap: &Heap,
-    young: &GcList,
-    unreachable: &GcList,
-    members: Members,
-) -> Deduced {
-    let mut deferred = Vec::new();
-    heap.deferred.set(&mut deferred);
-    let reset = StopDeferring(heap);
-
+///   are condemned (`COLLECTING | UNREACHABLE` and `DEAD`) and held (one
+///   hold each, taken here unless `members` says they have one already).
+pub(crate) fn deduce_unreachable(young: &GcList, unreachable: &GcList, members: Members) -> Deduced {
     let mut lookahead = Lookahead::default();
-    let (candidates, weak_ref_owners) = match members {
+    let (candidates, weak_refs) = match members {
         Members::FromEpoch {
             first_epoch,
             gather,
@@ -59,18 +54,37 @@ pub(crate) fn deduce_unreachable(
     };
     let survivor_generation = members.survivor_generation();
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
-    let (found, needs) = move_unreachable(young, unreachable, survivor_generation, &mut lookahead);
+    let take_holds = !matches!(
+        members,
+        Members::AlreadyUpdated {
+            already_held: true,
+            ..
+        }
+    );
+    let (found, needs) = move_unreachable(
+        young,
+        unreachable,
+        survivor_generation,
+        take_holds,
+        &mut lookahead,
+    );
     young.validate("move_unreachable: young", |l| !l.has_collection_flags());
     unreachable.validate("move_unreachable: unreachable", |l| {
         l.is_collecting() && l.is_unreachable()
     });
-
-    drop(reset);
+    // Still no user code since the walks: every owner is alive and its
+    // flags are this deduction's.
+    let garbage_weak_refs = weak_refs
+        .into_iter()
+        // SAFETY: each owner was traced by this deduction and nothing has
+        // run since that could free it.
+        .filter(|(owner, _, _)| unsafe { owner.as_ref() }.is_unreachable())
+        .map(|(_, key, referent)| (key, referent))
+        .collect();
     Deduced {
         candidates,
         unreachable: found,
-        deferred,
-        weak_ref_owners,
+        garbage_weak_refs,
         needs_finalizers: needs.finalizers,
         needs_weak_callbacks: needs.weak_callbacks,
         lookahead,
@@ -108,9 +122,15 @@ pub(crate) enum Members {
         survivor_generation: usize,
     },
     /// Exactly the objects of `young`, on which the caller already ran
-    /// `update_refs` (`handle_resurrected_objects`); survivors move to the
-    /// given generation.
-    AlreadyUpdated { survivor_generation: usize },
+    /// `update_refs` (`handle_resurrected_objects`, the incremental cycle's
+    /// collect step); survivors move to the given generation. With
+    /// `already_held`, every object carries the collector's hold already
+    /// (the garbage of `handle_resurrected_objects`): none is taken or
+    /// given back.
+    AlreadyUpdated {
+        survivor_generation: usize,
+        already_held: bool,
+    },
 }
 
 impl Members {
@@ -122,6 +142,7 @@ impl Members {
             }
             | Members::AlreadyUpdated {
                 survivor_generation,
+                ..
             } => survivor_generation,
         }
     }
@@ -133,10 +154,9 @@ pub(crate) struct Deduced {
     pub(crate) candidates: usize,
     /// Objects moved to the unreachable list.
     pub(crate) unreachable: usize,
-    /// Objects whose last handle user `trace` code dropped meanwhile.
-    pub(crate) deferred: Vec<NonNull<GcHeader>>,
-    /// Which object's value holds which callback-bearing `WeakRef`.
-    pub(crate) weak_ref_owners: Vec<(NonNull<GcLinks>, u64)>,
+    /// The callback-bearing `WeakRef`s that the unreachable values own: by
+    /// key, with their referent (a registry key, never dereferenced).
+    pub(crate) garbage_weak_refs: Vec<(u64, NonNull<GcHeader>)>,
     /// Some unreachable object has a finalizer that has not run.
     pub(crate) needs_finalizers: bool,
     /// Some unreachable object has weak callbacks.
@@ -152,30 +172,6 @@ pub(crate) struct Deduced {
 struct Needs {
     finalizers: bool,
     weak_callbacks: bool,
-}
-
-/// Ends deferred destruction when tracing is over, also on a panic.
-pub(crate) struct StopDeferring<'a>(pub(crate) &'a Heap);
-
-impl Drop for StopDeferring<'_> {
-    fn drop(&mut self) {
-        let queue = self.0.deferred.replace(ptr::null_mut());
-        if std::thread::panicking() && !queue.is_null() {
-            // Unwinding from user `trace` code: the queued objects will not
-            // be destroyed now. Unflagged, they are ordinary objects without
-            // handles, which the next collection that examines them finds
-            // and frees (its `update_refs` would clear the flag too, but
-            // until then nothing should take them for queued).
-            // SAFETY: `deferred` points to the queue of the frame that set
-            // it, which outlives this guard; its objects are live (strong 0,
-            // not destroyed) tracked objects.
-            unsafe {
-                for &header in &*queue {
-                    links_of(header).as_ref().set_destroy_deferred(false);
-                }
-            }
-        }
-    }
 }
 
 /// `gc_refs := strong`, and mark the object as being collected; a no-op for
@@ -224,14 +220,14 @@ fn subtract_refs(
     first_epoch: Option<u32>,
     gather: bool,
     lookahead: &mut Lookahead,
-) -> (usize, Vec<(NonNull<GcLinks>, u64)>) {
+) -> (usize, Vec<(NonNull<GcLinks>, u64, NonNull<GcHeader>)>) {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs {
         first_epoch,
-        gather_into: gather.then_some(young as *const GcList),
+        gather,
+        walk: young,
     });
     // SAFETY: `young` holds live tracked objects with values, and nothing
-    // leaves it while it is walked; a panic in the runner's `trace` calls
-    // unwinds as one in the walk's own would.
+    // leaves it while it is walked (trusted `trace` code changes nothing).
     let mut runner = unsafe { Runner::start(young, None) };
     let mut walked = 0;
     let mut node = young.first_or_end();
@@ -244,7 +240,7 @@ fn subtract_refs(
         update_refs(links);
         // SAFETY: `links` is a live tracked object with an initialized value
         // (objects whose value is gone are never in a list).
-        unsafe { tracer.trace_object(links) };
+        unsafe { tracer.trace_trusted(links) };
         // Read after tracing: gathered objects were appended after this one
         // (and nothing leaves `young` while it is walked).
         // SAFETY: as above.
@@ -264,10 +260,12 @@ fn subtract_refs(
 /// it again (CPython's `visit_reachable`).
 ///
 /// Every object in `unreachable` carries a *hold*: one extra strong count
-/// taken by the collector, so that none of them is destroyed by counting
-/// before `delete_garbage` gets to it (each garbage value is then dropped on
-/// its own, never nested inside another's `Drop`). Objects whose destruction
-/// is deferred have no count to hold and get no hold.
+/// taken by the collector (here, if `take_holds`), so that none of them is
+/// destroyed by counting before `delete_garbage` gets to it (each garbage
+/// value is then dropped on its own, never nested inside another's `Drop`).
+/// It is also *condemned*: flagged `DEAD` as well as `UNREACHABLE`, so that
+/// no handle reaches its value from now on (finalizers get it back, intact,
+/// for their turn: `finalize_garbage`).
 ///
 /// `lookahead` holds the order of `subtract_refs`' walk, which this walk
 /// follows (it meets moved-back objects twice); on exit it holds the
@@ -280,9 +278,13 @@ fn move_unreachable(
     young: &GcList,
     unreachable: &GcList,
     survivor_generation: usize,
+    take_holds: bool,
     lookahead: &mut Lookahead,
 ) -> (usize, Needs) {
-    let mut tracer = Tracer::new(TraceAction::MarkReachable { young });
+    let mut tracer = Tracer::new(TraceAction::MarkReachable {
+        young,
+        release_holds: take_holds,
+    });
     let mut moved = 0;
     let mut needs = Needs::default();
     let mut node = young.first_or_end();
@@ -294,7 +296,7 @@ fn move_unreachable(
         lookahead.follow(links_ptr);
         if links.gc_refs() > 0 || links.is_kept_alive() {
             // SAFETY: live tracked object with an initialized value.
-            unsafe { tracer.trace_object(links_ptr) };
+            unsafe { tracer.trace_trusted(links_ptr) };
             // SAFETY: as above.
             unsafe { survive_into(links_ptr, survivor_generation) };
             // Read after tracing: objects moved back were appended after us.
@@ -306,9 +308,11 @@ fn move_unreachable(
                 unlink(links_ptr);
                 unreachable.push_back(links_ptr);
             }
-            links.set_unreachable(true);
+            links.condemn();
             lookahead.keep(links_ptr);
-            hold(links_ptr);
+            if take_holds {
+                hold(links_ptr);
+            }
             moved += 1;
             // SAFETY: a live tracked object.
             let header_ptr = unsafe { object_header(links_ptr) };
@@ -326,19 +330,12 @@ fn move_unreachable(
 /// Takes the collector's hold on an object entering `unreachable`.
 fn hold(links: NonNull<GcLinks>) {
     // SAFETY: a live tracked object of the collector's lists.
-    if !unsafe { links.as_ref() }.is_destroy_deferred() {
-        // SAFETY: as above.
-        unsafe { object_header(links).as_ref() }.inc_strong();
-    }
+    unsafe { object_header(links).as_ref() }.inc_strong();
 }
 
 /// Gives the hold back, when an object leaves `unreachable` other than by
 /// being destroyed. Returns `true` if that released the last strong count.
 pub(crate) fn release_hold(links: NonNull<GcLinks>) -> bool {
     // SAFETY: a live tracked object of the collector's lists.
-    if unsafe { links.as_ref() }.is_destroy_deferred() {
-        return false;
-    }
-    // SAFETY: as above.
     unsafe { object_header(links).as_ref() }.dec_strong() == 0
 }

@@ -29,9 +29,11 @@ use crate::heap::Heap;
 /// The holds mean no object of the list is destroyed by counting while it
 /// waits for its turn: each value is dropped here, on its own, so a panic in
 /// one `Drop` never unwinds through another. Objects still waiting in the
-/// list are intact; `Weak::upgrade` already returns `None` for them (they are
-/// flagged UNREACHABLE), as CPython clears every weak reference to the
-/// garbage before it clears any object.
+/// list are intact but out of reach: they were condemned (flagged `DEAD`)
+/// before any value was dropped, so a `Drop` that holds a handle to one can
+/// clone it but not reach its value (`Deref` panics, `try_deref` and
+/// `Weak::upgrade` give `None`), as CPython clears every weak reference to
+/// the garbage before it clears any object.
 ///
 /// An object still referenced once all holds are released (possible only if
 /// some `trace` reported a handle its value does not own) stays allocated,
@@ -126,6 +128,7 @@ pub(crate) fn save_garbage(unreachable: &GcList, old: &GcList, old_generation: u
         // SAFETY: as above; `old` is a live list.
         unsafe {
             unlink(links);
+            links.as_ref().reprieve();
             survive_into(links, old_generation);
             // Kept alive by `gc::garbage()`, not waiting as decremented.
             links.as_ref().set_decremented(false);

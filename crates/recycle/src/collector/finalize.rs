@@ -1,13 +1,14 @@
 //! PEP 442 in the collector: `finalize_garbage` and
 //! `handle_resurrected_objects` (CPython's names).
 
+use core::ptr::NonNull;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::heap::Heap;
+use crate::header::GcHeader;
 
+use super::PanicPayload;
 use super::deduce::{self, Members};
 use super::list::{GcList, object_header};
-use super::{PanicPayload, destroy_deferred};
 
 /// Runs the finalizer of every object in `unreachable` that has one and has
 /// not run it yet, flagging each FINALIZED first (so it never runs again).
@@ -15,21 +16,20 @@ use super::{PanicPayload, destroy_deferred};
 /// others still run).
 ///
 /// Contracts: on entry every object of `unreachable` is garbage, intact,
-/// held by the collector and flagged `UNREACHABLE`; so it is on exit, unless a
-/// finalizer resurrected it, which `handle_resurrected_objects` finds out.
-/// Finalizers cannot unlink objects from the list: the holds keep every
-/// object alive and make `try_unwrap`/`get_mut` refuse.
-pub(crate) fn finalize_garbage(heap: &Heap, unreachable: &GcList) -> (bool, Option<PanicPayload>) {
+/// held by the collector and condemned (`UNREACHABLE | DEAD`). The first
+/// walk takes `DEAD` off all of them, so that every finalizer sees every
+/// object of the garbage intact (PEP 442), and can resurrect it, through a
+/// `Weak` too; `handle_resurrected_objects` condemns again what is still
+/// garbage. On exit they are still held and in the list: finalizers cannot
+/// take them out of it (the holds keep every object alive and make
+/// `try_unwrap` and `get_mut` refuse).
+pub(crate) fn finalize_garbage(unreachable: &GcList) -> (bool, Option<PanicPayload>) {
+    unreachable.for_each(|links| {
+        // SAFETY: a live, held object of the list.
+        unsafe { links.as_ref() }.revive_for_finalizers();
+    });
     let mut ran = false;
     let mut first_panic = None;
-    heap.finalizing.set(true);
-    struct Done<'a>(&'a Heap);
-    impl Drop for Done<'_> {
-        fn drop(&mut self) {
-            self.0.finalizing.set(false);
-        }
-    }
-    let _done = Done(heap);
     unreachable.for_each(|links| {
         // SAFETY: a live, held object of the list, with its value intact.
         let header = unsafe { object_header(links) };
@@ -53,21 +53,31 @@ pub(crate) fn finalize_garbage(heap: &Heap, unreachable: &GcList) -> (bool, Opti
     (ran, first_panic)
 }
 
+/// What `handle_resurrected_objects` found.
+pub(crate) struct Resurrection {
+    /// Objects that are no longer garbage.
+    pub(crate) resurrected: usize,
+    /// The callback-bearing `WeakRef`s that what is still garbage owns.
+    pub(crate) garbage_weak_refs: Vec<(u64, NonNull<GcHeader>)>,
+}
+
 /// After finalizers ran, some garbage may be referenced again from outside
 /// (resurrected). Runs `deduce_unreachable` once more, on the garbage alone:
 /// what is now reachable from outside it, with everything it reaches,
 /// survives into `old` (generation `survivor_generation`); the rest stays in
-/// `unreachable`, garbage for sure. Returns how many objects survived, and
-/// the first panic of a `Drop` among deferred destructions.
+/// `unreachable`, garbage for sure, and condemned again. Like any deduction,
+/// it runs no user code.
 ///
 /// Contracts: on entry every object of `unreachable` carries one hold; on
-/// exit too (the survivors' holds are released).
+/// exit too (the survivors' holds are released). A panic out of the
+/// deduction (a trusted `trace` that breaks its promise) leaves every object
+/// in `unreachable`, flagged `UNREACHABLE` and held once, for the caller's
+/// `RestoreOnPanic`.
 pub(crate) fn handle_resurrected_objects(
-    heap: &Heap,
     unreachable: &GcList,
     old: &GcList,
     survivor_generation: usize,
-) -> (usize, Option<PanicPayload>) {
+) -> Resurrection {
     // update_refs, done here: the set is exactly these objects, and each
     // strong count includes the collector's hold, which is not a reference.
     unreachable.for_each(|links| {
@@ -77,26 +87,47 @@ pub(crate) fn handle_resurrected_objects(
         unsafe { links.as_ref() }.start_collecting(strong - 1);
     });
     let still = GcList::new();
+    /// Puts `still` back into `unreachable` if the deduction unwinds.
+    struct Merge<'a> {
+        unreachable: &'a GcList,
+        still: &'a GcList,
+        armed: bool,
+    }
+    impl Drop for Merge<'_> {
+        fn drop(&mut self) {
+            if self.armed {
+                self.unreachable.append(self.still);
+                self.unreachable.for_each(|links| {
+                    // SAFETY: live, held objects of the lists.
+                    unsafe { links.as_ref() }.condemn();
+                });
+            }
+        }
+    }
+    let mut merge = Merge {
+        unreachable,
+        still: &still,
+        armed: true,
+    };
     let members = Members::AlreadyUpdated {
         survivor_generation,
+        already_held: true,
     };
-    let deduced = deduce::deduce_unreachable(heap, unreachable, &still, members);
-    // `move_unreachable` took a second hold on what is still garbage; every
-    // object gives back the first one.
-    for list in [unreachable, &still] {
-        list.for_each(|links| {
-            // SAFETY: a live, held object of the list.
-            let last = unsafe { object_header(links).as_ref() }.dec_strong() == 0;
-            debug_assert!(!last, "a held object kept only its first hold");
-        });
-    }
-    let resurrected = deduced.candidates - deduced.unreachable;
+    let deduced = deduce::deduce_unreachable(unreachable, &still, members);
+    merge.armed = false;
+    // The survivors give their hold back.
     unreachable.for_each(|links| {
+        // SAFETY: a live, held object of the list.
+        let last = unsafe { object_header(links).as_ref() }.dec_strong() == 0;
+        debug_assert!(!last, "a resurrected object kept only its hold");
         // Referenced from outside now, not waiting as decremented.
-        // SAFETY: a live object of the list.
+        // SAFETY: as above.
         unsafe { links.as_ref() }.set_decremented(false);
     });
     old.append(unreachable);
     unreachable.append(&still);
-    (resurrected, destroy_deferred(deduced.deferred))
+    Resurrection {
+        resurrected: deduced.candidates - deduced.unreachable,
+        garbage_weak_refs: deduced.garbage_weak_refs,
+    }
 }

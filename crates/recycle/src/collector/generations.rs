@@ -126,13 +126,15 @@ fn note_young_decrement(links_ptr: NonNull<GcLinks>) {
     with_heap(|heap| {
         let generation = heap.counters.generation_of_epoch(links.epoch());
         mark_dirty((0b111u8 << generation) & 0b111);
-        if !links.is_linked() || links.is_collecting() || dead {
+        if links.is_collecting() || dead {
             return;
         }
-        if heap.is_tracing() {
-            // User `trace` code dropped a handle while the collector walks
-            // its lists, which must not change under it. (Only misuse does
-            // that; at worst a young collection misses this candidate.)
+        if !links.is_linked() {
+            // Detached by `Gc::get_mut` (the only unlinked objects that
+            // still have handles): a handle to it is gone, so it may be
+            // part of garbage now. It comes back as a new young object.
+            // SAFETY: the caller's handle keeps it alive; it is in no list.
+            unsafe { relink_detached(heap, links_ptr) };
             return;
         }
         if !heap.counters.collects_automatically() {
@@ -151,6 +153,56 @@ fn note_young_decrement(links_ptr: NonNull<GcLinks>) {
             heap.decremented[generation].push_back(links_ptr);
         }
     })
+}
+
+/// Puts a tracked object that is in no list (one that waited in the
+/// trashcan and was resurrected by its finalizer) back into the heap, as a
+/// young object whose count went down.
+///
+/// # Safety
+///
+/// - `header` belongs to a live tracked object in no list, whose value is
+///   intact and whose strong count is above zero, with provenance over its
+///   allocation.
+pub(crate) unsafe fn relink_unlisted(header: NonNull<GcHeader>) {
+    with_heap(|heap| {
+        // SAFETY: per the contract.
+        unsafe {
+            let links = links_of(header);
+            crate::header::detach(links, heap.counters.current_epoch());
+            relink_detached(heap, links);
+        }
+    })
+}
+
+/// Puts a detached object (see `header::detach`) back into the heap, as a
+/// new young object that was decremented.
+///
+/// # Safety
+///
+/// - `links` belongs to a live, detached tracked object (unlinked, not
+///   dead, strong count above zero).
+unsafe fn relink_detached(heap: &crate::heap::Heap, links_ptr: NonNull<GcLinks>) {
+    // SAFETY: per the contract.
+    let links = unsafe { links_ptr.as_ref() };
+    links.start_in_epoch(heap.counters.current_epoch());
+    if heap.collecting.get() {
+        // Not part of the collection that runs (see `Heap::track`).
+        links.set_new(true);
+        heap.allocated_while_collecting.set(true);
+    }
+    heap.counters.young_population
+        .set(heap.counters.young_population.get() + 1);
+    mark_dirty(0b111);
+    let list = if heap.counters.collects_automatically() {
+        links.set_decremented(true);
+        &heap.decremented[0]
+    } else {
+        heap.unlisted_decrements.set(true);
+        &heap.generations[0]
+    };
+    // SAFETY: in no list (per the contract); the target list is the heap's.
+    unsafe { list.push_back(links_ptr) };
 }
 
 /// The generation number of frozen objects (`gc::freeze`).

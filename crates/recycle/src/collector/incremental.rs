@@ -38,16 +38,17 @@
 //! renumbering epochs abandon the cycle first.
 
 use core::cell::Cell;
+use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use std::time::Instant;
 
 use super::debug::DebugFlags;
-use super::deduce::{Members, StopDeferring};
+use super::deduce::Members;
 use super::list::{GcList, object_header, unlink};
 use super::lookahead::{Lookahead, Runner};
 use super::stats::{CollectionInfo, Phase, run_callbacks};
 use super::{ClearOnExit, PanicPayload, RestoreOnPanic, clear_new_flags, collect_region};
-use super::{destroy_deferred, end_collection, generations};
+use super::{end_collection, generations};
 use crate::header::GcLinks;
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use crate::trace::{TraceAction, Tracer};
@@ -88,7 +89,9 @@ pub(crate) struct OldCycle {
     pub(crate) tentative: GcList,
     /// The scan's order, which the mark follows (4 bytes per member while
     /// the cycle runs).
-    lookahead: Cell<Lookahead>,
+    /// (`ManuallyDrop`: the heap has no destructor, see `heap`; the thread's
+    /// exit frees it.)
+    lookahead: ManuallyDrop<Cell<Lookahead>>,
 }
 
 impl OldCycle {
@@ -101,7 +104,7 @@ impl OldCycle {
             todo: GcList::new(),
             done: GcList::new(),
             tentative: GcList::new(),
-            lookahead: Cell::new(Lookahead::new()),
+            lookahead: ManuallyDrop::new(Cell::new(Lookahead::new())),
         }
     }
 
@@ -112,6 +115,11 @@ impl OldCycle {
     /// The cycle's lists (all of them hold generation 2 objects).
     pub(crate) fn lists(&self) -> [&GcList; 3] {
         [&self.todo, &self.done, &self.tentative]
+    }
+
+    /// The thread exits: frees what the cycle holds on the side.
+    pub(crate) fn free_at_thread_exit(&self) {
+        drop(self.lookahead.take());
     }
 }
 
@@ -252,7 +260,7 @@ fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
         CyclePhase::Idle => (0, None),
         CyclePhase::Scan => {
             let mut lookahead = cycle.lookahead.take();
-            let handled = while_tracing(heap, || scan(cycle, budget, &mut lookahead));
+            let handled = scan(cycle, budget, &mut lookahead);
             if cycle.todo.is_empty() {
                 cycle.todo.append(&cycle.done);
                 cycle.budget.set(budget_for(lookahead.len()));
@@ -265,7 +273,7 @@ fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
         CyclePhase::Mark => {
             let old = &heap.generations[NUM_GENERATIONS - 1];
             let mut lookahead = cycle.lookahead.take();
-            let handled = while_tracing(heap, || mark(cycle, old, budget, &mut lookahead));
+            let handled = mark(cycle, old, budget, &mut lookahead);
             if !cycle.todo.is_empty() {
                 cycle.lookahead.set(lookahead);
                 return (handled, None);
@@ -277,20 +285,6 @@ fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
             (handled, Some(collected))
         }
     }
-}
-
-/// Runs `f`, which runs user `trace` code, with destructions deferred (as
-/// `deduce_unreachable` does); destroys what was deferred afterwards.
-fn while_tracing(heap: &Heap, f: impl FnOnce() -> usize) -> usize {
-    let mut deferred = Vec::new();
-    heap.deferred.set(&mut deferred);
-    let stop = StopDeferring(heap);
-    let handled = f();
-    drop(stop);
-    if let Some(payload) = destroy_deferred(deferred) {
-        std::panic::resume_unwind(payload);
-    }
-    handled
 }
 
 /// Scan: traces up to `budget` members, subtracting the edges between
@@ -363,7 +357,7 @@ fn mark(cycle: &OldCycle, old: &GcList, budget: usize, lookahead: &mut Lookahead
 
 fn trace(links: NonNull<GcLinks>, tracer: &mut Tracer) {
     // SAFETY: a live tracked object with an initialized value.
-    unsafe { tracer.trace_object(links) };
+    unsafe { tracer.trace_trusted(links) };
 }
 
 /// Collect: the tentative list, collected from scratch as a set of its own
@@ -389,6 +383,7 @@ fn collect_tentative(heap: &Heap) -> Collected {
     };
     let members = Members::AlreadyUpdated {
         survivor_generation: old_index,
+        already_held: false,
     };
     let debug = heap.debug_flags() & !DebugFlags::STATS;
     let examined = set.len();

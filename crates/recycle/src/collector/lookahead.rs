@@ -236,7 +236,7 @@ unsafe fn prefetch_referents(node: NonNull<GcLinks>, tracer: &mut Tracer) {
         TraceAction::Prefetch { .. } | TraceAction::PrefetchBuffers
     ));
     // SAFETY: per the contract.
-    unsafe { tracer.trace_object(node) };
+    unsafe { tracer.trace_trusted(node) };
 }
 
 /// A cache hint for the object with header `header`: its header, and its

@@ -16,14 +16,22 @@
 //!
 //! 1. `deduce_unreachable` (deduce.rs): `update_refs` → `subtract_refs` →
 //!    `move_unreachable`, splitting the candidates into reachable and unreachable.
-//! 2. The survivors move to the oldest generation.
-//! 3. `destroy_deferred`: objects whose last handle user `trace` code dropped.
-//! 4. `delete_garbage` (delete.rs): the values of the unreachable objects are
+//! 2. The survivors move to the next generation.
+//! 3. `finalize_garbage` and `handle_resurrected_objects` (finalize.rs):
+//!    PEP 442.
+//! 4. `clear_weakrefs` (weakrefs.rs): the weak callbacks of the garbage, and
+//!    the cancelling of those that garbage owns.
+//! 5. `delete_garbage` (delete.rs): the values of the unreachable objects are
 //!    dropped, which breaks the cycles, and reference counting frees them.
 //!
+//! No user code runs in step 1 (only trusted `trace` impls, which promise
+//! with `unsafe` to do nothing but report), so the counts it reads hold
+//! until it has acted on them. User code runs from step 3 on, when every
+//! object the collector still points to is held by a count of its own (see
+//! "Why safe code cannot cause undefined behaviour" in the internals).
+//!
 //! No phase recurses over the object graph: every walk is over an intrusive
-//! list, and the lists are the only working memory (apart from the small
-//! queue of deferred destructions).
+//! list, and the lists are the only working memory.
 
 pub(crate) mod debug;
 pub(crate) mod deduce;
@@ -39,11 +47,10 @@ pub(crate) mod weakrefs;
 
 use core::ptr::NonNull;
 use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use crate::destroy::destroy_unreferenced;
-use crate::header::{GcHeader, GcLinks, links_of, survive_into};
+use crate::header::{GcLinks, survive_into};
 use crate::heap::{Heap, NUM_GENERATIONS, with_heap};
 use debug::DebugFlags;
 use list::{GcList, unlink};
@@ -209,7 +216,7 @@ pub(crate) fn end_collection(
         first_panic.get_or_insert(payload);
     }
     if let Some(payload) = first_panic {
-        resume_unwind(payload);
+        crate::unraisable::resume_or_report(payload, "a collection");
     }
 }
 
@@ -330,7 +337,7 @@ pub(crate) fn collect_region(
     debug: DebugFlags,
 ) -> Outcome {
     // 1. Which objects are garbage?
-    let mut deduced = deduce::deduce_unreachable(heap, young, unreachable, members);
+    let mut deduced = deduce::deduce_unreachable(young, unreachable, members);
     debug_assert_eq!(
         deduced.unreachable,
         unreachable.len(),
@@ -356,18 +363,15 @@ pub(crate) fn collect_region(
     old.append(young);
     old.append(pool);
 
-    // Callback-bearing weak handles that live inside the garbage: noted now,
-    // while every garbage object is held (deferred ones are not).
-    let garbage_weak_refs = weakrefs::owned_by_garbage(deduced.weak_ref_owners);
+    // Callback-bearing weak handles that live inside the garbage (by key:
+    // no pointer to their owners is kept across user code).
+    let mut garbage_weak_refs = core::mem::take(&mut deduced.garbage_weak_refs);
+    let mut panic = None;
 
-    // 3. Objects whose last handle user `trace` code dropped meanwhile.
-    let had_deferred = !deduced.deferred.is_empty();
-    let mut panic = destroy_deferred(deduced.deferred);
-
-    // 4. PEP 442: every finalizer of the garbage runs while all of it is
+    // 3. PEP 442: every finalizer of the garbage runs while all of it is
     //    intact; then whatever a finalizer made reachable again survives.
     let (ran_finalizers, finalizer_panic) = if deduced.needs_finalizers {
-        finalize::finalize_garbage(heap, unreachable)
+        finalize::finalize_garbage(unreachable)
     } else {
         (false, None)
     };
@@ -376,16 +380,15 @@ pub(crate) fn collect_region(
     }
     let mut found = deduced.unreachable;
     if ran_finalizers {
-        let (resurrected, resurrect_panic) =
-            finalize::handle_resurrected_objects(heap, unreachable, old, survivor_generation);
-        found -= resurrected;
-        if let Some(payload) = resurrect_panic {
-            panic.get_or_insert(payload);
-        }
+        let resurrection =
+            finalize::handle_resurrected_objects(unreachable, old, survivor_generation);
+        found -= resurrection.resurrected;
+        // Counted again over what is still garbage.
+        garbage_weak_refs = resurrection.garbage_weak_refs;
     }
 
-    // 5. delete_garbage (or keep it all, for DEBUG_SAVEALL), after the weak
-    //    callbacks of what is now certain to die.
+    // 4 and 5. delete_garbage (or keep it all, for DEBUG_SAVEALL), after the
+    //    weak callbacks of what is now certain to die.
     if debug.contains(DebugFlags::COLLECTABLE) {
         unreachable.for_each(|links| {
             // SAFETY: a live object of the list.
@@ -397,12 +400,10 @@ pub(crate) fn collect_region(
         delete::save_garbage(unreachable, old, survivor_generation);
         (0, None)
     } else {
-        // A finalizer, or a `Drop` run by a deferred destruction, may have
-        // made weak references with callbacks to the garbage.
-        if deduced.needs_weak_callbacks || ran_finalizers || had_deferred {
-            if let Some(payload) =
-                weakrefs::handle_weakref_callbacks(unreachable, garbage_weak_refs)
-            {
+        // A finalizer may have made weak references with callbacks to the
+        // garbage.
+        if deduced.needs_weak_callbacks || ran_finalizers || !garbage_weak_refs.is_empty() {
+            if let Some(payload) = weakrefs::clear_weakrefs(unreachable, garbage_weak_refs) {
                 panic.get_or_insert(payload);
             }
         }
@@ -424,46 +425,6 @@ pub(crate) fn collect_region(
     }
 }
 
-/// Has the collector found this object to be garbage, so that it is
-/// destroyed before the collection ends? It is flagged UNREACHABLE, and the
-/// collector is neither tracing (the flag is only tentative then) nor running
-/// finalizers (which may still resurrect it, through a `Weak` too).
-///
-/// Takes the handle's pointer (not a `&GcHeader`): reaching the links in front
-/// of the header needs provenance over the whole allocation.
-pub(crate) fn is_condemned(header: NonNull<GcHeader>) -> bool {
-    // SAFETY: the caller's handle keeps the allocation alive.
-    if !unsafe { header.as_ref() }.is_tracked_type() {
-        return false;
-    }
-    // SAFETY: tracked type, so it has links, in the same live allocation.
-    let links = unsafe { links_of(header).as_ref() };
-    links.is_unreachable() && !with_heap(|heap| heap.is_tracing() || heap.finalizing.get())
-}
-
-/// Destroys the objects whose last handle was dropped while user `trace` code
-/// ran, now that no list is being walked.
-///
-/// Contracts: on entry every object in `deferred` has strong == 0, is flagged
-/// `DESTROY_DEFERRED` and is in some list; on exit all are destroyed.
-pub(crate) fn destroy_deferred(deferred: Vec<NonNull<GcHeader>>) -> Option<PanicPayload> {
-    let mut first_panic = None;
-    for header in deferred {
-        // SAFETY: the header was queued by `destroy_unreferenced` with strong
-        // == 0, and queued objects are destroyed nowhere else.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe {
-            let links = links_of(header).as_ref();
-            debug_assert!(links.is_destroy_deferred() && header.as_ref().strong() == 0);
-            links.set_destroy_deferred(false);
-            destroy_unreferenced(header)
-        }));
-        if let Err(payload) = result {
-            first_panic.get_or_insert(payload);
-        }
-    }
-    first_panic
-}
-
 /// Objects allocated during the collection were flagged `NEW` (they are not
 /// part of it). They are all in generation 0, which the collection emptied
 /// when it began. Walks generation 0 only if something was allocated.
@@ -478,18 +439,24 @@ pub(crate) fn clear_new_flags(heap: &Heap) {
     }
 }
 
-/// Clears the heap's `collecting` flag when the collection ends, however.
+/// Clears the heap's `collecting` flag when the collection ends, however,
+/// and then does what `gc::freeze`/`gc::unfreeze` asked for meanwhile.
 pub(crate) struct ClearOnExit<'a>(pub(crate) &'a Heap);
 
 impl Drop for ClearOnExit<'_> {
     fn drop(&mut self) {
         self.0.collecting.set(false);
+        introspect::run_deferred_requests(self.0);
     }
 }
 
-/// If user `trace` code panics mid-collection, puts every object into the
-/// generation survivors would have gone to, with its per-collection flags
-/// cleared: nothing is freed, and the heap is consistent.
+/// If a panic unwinds out of the collection's walks (only a trusted `trace`
+/// that breaks its promise, or a bug, can do that), puts every object into
+/// the generation survivors would have gone to, with its per-collection
+/// flags cleared and its hold given back: the heap is consistent, and the
+/// next collection finds whatever is garbage. An object whose hold was its
+/// last count is destroyed here (no list keeps an object without a count);
+/// a panic of its `Drop` is reported, as any during unwinding.
 pub(crate) struct RestoreOnPanic<'a> {
     pub(crate) heap: &'a Heap,
     pub(crate) lists: [&'a GcList; 3],
@@ -505,21 +472,21 @@ impl Drop for RestoreOnPanic<'_> {
         }
         let old = &self.heap.generations[self.old_index];
         let decremented = self.heap.decremented.get(self.old_index);
+        let mut unreferenced = Vec::new();
         for list in self.lists {
             list.for_each(|links_ptr: NonNull<GcLinks>| {
                 // SAFETY: lists hold live objects only.
                 let links = unsafe { links_ptr.as_ref() };
-                if links.is_unreachable() {
-                    // Give back the collector's hold. If it was the last
-                    // count, the object stays listed with no handle, and the
-                    // next collection finds it unreachable and frees it.
-                    deduce::release_hold(links_ptr);
-                }
+                let held = links.is_unreachable();
+                links.reprieve();
                 // SAFETY: as above.
                 unsafe { survive_into(links_ptr, self.old_index) };
-                // A deferred destruction is retried by the next collection,
-                // which finds the object with no handles left.
-                links.set_destroy_deferred(false);
+                if held && deduce::release_hold(links_ptr) {
+                    // SAFETY: as above; out of every list before it goes.
+                    unsafe { unlink(links_ptr) };
+                    unreferenced.push(links_ptr);
+                    return;
+                }
                 if let Some(decremented) = decremented.filter(|_| links.was_decremented()) {
                     // SAFETY: as above; the target is a heap list.
                     unsafe {
@@ -531,5 +498,22 @@ impl Drop for RestoreOnPanic<'_> {
             old.append(list);
         }
         clear_new_flags(self.heap);
+        for links in unreferenced {
+            // SAFETY: the object's count is 0 and nothing else destroys it;
+            // it is in no list.
+            let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+                let header = list::object_header(links);
+                if let crate::destroy::Destroyed::Gone {
+                    tracked: true,
+                    epoch,
+                } = crate::destroy::destroy_now(header)
+                {
+                    self.heap.counters.note_destruction(epoch);
+                }
+            }));
+            if let Err(payload) = result {
+                crate::unraisable::report(payload, "a Drop run after a collection panicked");
+            }
+        }
     }
 }

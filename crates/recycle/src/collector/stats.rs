@@ -85,22 +85,28 @@ thread_local! {
 }
 
 pub(crate) fn add_callback(callback: impl FnMut(Phase, &CollectionInfo) + 'static) -> CallbackId {
-    CALLBACKS.with(|r| {
+    // After the registry is gone (thread exit), the callback is dropped:
+    // no collection will call it.
+    let mut callback: Option<Callback> = Some(Rc::new(RefCell::new(callback)));
+    let id = CALLBACKS.try_with(|r| {
         let mut r = r.borrow_mut();
         let id = CallbackId(r.next_id);
         r.next_id += 1;
-        r.callbacks.push((id, Rc::new(RefCell::new(callback))));
+        r.callbacks.extend(callback.take().map(|c| (id, c)));
         id
-    })
+    });
+    drop(callback);
+    id.unwrap_or(CallbackId(u64::MAX))
 }
 
 pub(crate) fn remove_callback(id: CallbackId) -> bool {
-    CALLBACKS.with(|r| {
+    let removed = CALLBACKS.try_with(|r| {
         let mut r = r.borrow_mut();
-        let before = r.callbacks.len();
-        r.callbacks.retain(|(i, _)| *i != id);
-        r.callbacks.len() != before
-    })
+        let index = r.callbacks.iter().position(|(i, _)| *i == id)?;
+        Some(r.callbacks.remove(index))
+    });
+    // Dropped once the registry is no longer borrowed: it may own handles.
+    matches!(removed, Ok(Some(_)))
 }
 
 /// Calls every callback registered when the call starts, oldest first.

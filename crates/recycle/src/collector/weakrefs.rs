@@ -1,45 +1,40 @@
-//! `handle_weakref_callbacks`: the weak callbacks of the garbage.
+//! `clear_weakrefs`: the weak references of the garbage (CPython's
+//! `handle_weakrefs`).
 
 use core::ptr::NonNull;
-use std::collections::HashSet;
 
-use crate::header::GcLinks;
+use crate::header::GcHeader;
 use crate::weakref;
 
 use super::PanicPayload;
 use super::list::{GcList, object_header};
 
-/// The `WeakRef`s (by owner) whose owner is garbage after `move_unreachable`.
-/// Called while every garbage object is still held (so alive).
-pub(crate) fn owned_by_garbage(
-    owners: Vec<(NonNull<GcLinks>, u64)>,
-) -> Vec<(NonNull<GcLinks>, u64)> {
-    owners
-        .into_iter()
-        // SAFETY: every owner was traced in this collection; the garbage ones
-        // are held until `delete_garbage`, and only those are kept.
-        .filter(|(owner, _)| unsafe { owner.as_ref() }.is_unreachable())
-        .collect()
-}
-
-/// Runs the weak callbacks of every object in `unreachable` (now certain to
-/// die: finalizers have run and resurrection is settled), newest first per
-/// object, except the callbacks of `WeakRef`s that are themselves garbage
-/// (CPython's rule: the weak reference died with its referent, and its
-/// callback could otherwise see the garbage). Returns the first panic.
+/// Called once the garbage is final (finalizers have run and resurrection
+/// is settled), before any of it is deleted:
 ///
-/// Contracts: on entry `unreachable` is final; `garbage_weak_refs` lists the
-/// owners (held garbage, or resurrected and alive) with their keys. The
-/// objects stay intact and in the list; callbacks cannot upgrade to them.
-pub(crate) fn handle_weakref_callbacks(
+/// 1. every callback-bearing `WeakRef` that the garbage owns
+///    (`garbage_weak_refs`, by key and referent) is cleared: its callback
+///    will never run, even if its referent dies by counting while the
+///    garbage is deleted (CPython clears every weak reference in the trash
+///    first: bpo-38006);
+/// 2. the weak callbacks registered on the garbage run, newest first per
+///    object (their `WeakRef`s are alive: the garbage's own were cleared in
+///    step 1);
+/// 3. the cleared callbacks are dropped.
+///
+/// Returns the first panic of a callback (or of a callback's `Drop`).
+///
+/// Contracts: on entry the objects of `unreachable` are held, condemned
+/// (`upgrade` gives `None`), intact and in the list; so they are on exit.
+/// Only keys are used: no pointer to an owner is read, and referents are
+/// registry keys, never dereferenced.
+pub(crate) fn clear_weakrefs(
     unreachable: &GcList,
-    garbage_weak_refs: Vec<(NonNull<GcLinks>, u64)>,
+    garbage_weak_refs: Vec<(u64, NonNull<GcHeader>)>,
 ) -> Option<PanicPayload> {
-    let dead_keys: HashSet<u64> = garbage_weak_refs
+    let cleared: Vec<_> = garbage_weak_refs
         .into_iter()
-        // SAFETY: see `owned_by_garbage`; resurrected owners are alive.
-        .filter(|(owner, _)| unsafe { owner.as_ref() }.is_unreachable())
-        .map(|(_, key)| key)
+        .filter_map(|(key, referent)| weakref::cancel(referent, key))
         .collect();
     let mut due = Vec::new();
     unreachable.for_each(|links| {
@@ -47,12 +42,12 @@ pub(crate) fn handle_weakref_callbacks(
         let header = unsafe { object_header(links) };
         // SAFETY: as above.
         if unsafe { header.as_ref() }.has_weak_callbacks() {
-            let mut callbacks = weakref::take_callbacks(header);
-            callbacks.retain(|(key, _)| !dead_keys.contains(key));
-            due.extend(callbacks);
+            due.extend(weakref::take_callbacks(header));
         }
     });
     // Run outside the walk: callbacks may allocate and drop (not the held
     // garbage, which stays put).
-    weakref::run_callbacks(due)
+    let first_panic = weakref::run_callbacks(due);
+    let drop_panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(cleared))).err();
+    first_panic.or(drop_panic)
 }

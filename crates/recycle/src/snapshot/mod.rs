@@ -11,10 +11,9 @@ use core::ptr::NonNull;
 use std::collections::HashMap;
 
 use crate::any::GcAny;
-use crate::collector::introspect::while_tracing;
 use crate::collector::list::object_header;
 use crate::header::GcHeader;
-use crate::heap::NUM_GENERATIONS;
+use crate::heap::{NUM_GENERATIONS, with_heap};
 use crate::trace::{TraceAction, Tracer};
 
 mod cycles;
@@ -80,19 +79,19 @@ impl HeapSnapshot {
 /// Captures the heap, labelling each object with `label`'s answer.
 pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnapshot {
     // One handle per object keeps each alive (and its address unique) until
-    // the counts are read; the walk itself runs with the collector's
-    // protections for user `trace` code.
+    // the counts are read.
     let mut handles: Vec<GcAny> = Vec::new();
     let mut generation: Vec<Option<usize>> = Vec::new();
     let mut frozen: Vec<bool> = Vec::new();
     let mut index: HashMap<NonNull<GcHeader>, usize> = HashMap::new();
     let mut edges = Vec::new();
-    while_tracing(|heap| {
+    with_heap(|heap| {
         let lists = (0..NUM_GENERATIONS).flat_map(|g| heap.lists_of(g).map(move |l| (l, g, false)));
         let permanent = core::iter::once((&heap.permanent, NUM_GENERATIONS - 1, true));
         for (list, g, is_frozen) in lists.chain(permanent) {
             list.for_each(|links| {
-                // SAFETY: lists hold live tracked objects.
+                // SAFETY: lists hold live tracked objects, each with a
+                // strong count above zero.
                 let header = unsafe { object_header(links) };
                 index.insert(header, handles.len());
                 // SAFETY: as above.
@@ -101,32 +100,34 @@ pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnaps
                 frozen.push(is_frozen);
             });
         }
-        let tracked = handles.len();
-        for from in 0..tracked {
-            let header = handles[from].header_ptr();
-            // SAFETY: the handle keeps the object alive.
-            let vtable = unsafe { crate::header::vtable(header) };
-            // SAFETY: as above.
-            if unsafe { header.as_ref() }.is_dead() {
-                continue;
-            }
-            let mut tracer = Tracer::new(TraceAction::Referents(Vec::new()));
-            // SAFETY: a live object with an initialized value (not dead).
-            unsafe { (vtable.trace)(header, &mut tracer) };
-            let TraceAction::Referents(found) = tracer.into_action() else {
-                unreachable!("the tracer's action does not change")
-            };
-            for target in found {
-                let to = *index.entry(target.header_ptr()).or_insert_with(|| {
-                    handles.push(target.clone());
-                    generation.push(None);
-                    frozen.push(false);
-                    handles.len() - 1
-                });
-                edges.push((from, to));
-            }
-        }
     });
+    // The `trace` calls (user code) run once the walk is over, on objects
+    // the handles keep alive.
+    let tracked = handles.len();
+    for from in 0..tracked {
+        let header = handles[from].header_ptr();
+        // SAFETY: the handle keeps the object alive.
+        let vtable = unsafe { crate::header::vtable(header) };
+        // SAFETY: as above.
+        if unsafe { header.as_ref() }.is_dead() {
+            continue;
+        }
+        let mut tracer = Tracer::new(TraceAction::Referents(Vec::new()));
+        // SAFETY: a live object with an initialized value (not dead).
+        unsafe { (vtable.trace)(header, &mut tracer) };
+        let TraceAction::Referents(found) = tracer.into_action() else {
+            unreachable!("the tracer's action does not change")
+        };
+        for target in found {
+            let to = *index.entry(target.header_ptr()).or_insert_with(|| {
+                handles.push(target.clone());
+                generation.push(None);
+                frozen.push(false);
+                handles.len() - 1
+            });
+            edges.push((from, to));
+        }
+    }
     let saved: Vec<NonNull<GcHeader>> =
         crate::gc::garbage().iter().map(GcAny::header_ptr).collect();
     let mut objects: Vec<ObjectInfo> = handles

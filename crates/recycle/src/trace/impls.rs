@@ -5,18 +5,15 @@ use core::marker::PhantomData;
 use core::ptr;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 
-use super::{Trace, Tracer, Trust};
+use super::{Trace, Tracer, Trust, trusted_if};
 
-/// For impls whose `trace` reports nothing.
-// SAFETY: used only where `trace` reports no handle at all.
-const NOTHING: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
 
 /// Types that never hold a `Gc`: untracked, nothing to trace.
 macro_rules! leaf_trace {
     ($($t:ty),* $(,)?) => {$(
         impl Trace for $t {
             const MAY_CONTAIN_GC: bool = false;
-            const TRUSTED: Option<Trust> = NOTHING;
+            const TRUSTED: Option<Trust<Self>> = trusted_if(true);
             #[inline(always)]
             fn trace(&self, _: &mut Tracer) {}
         }
@@ -55,20 +52,20 @@ leaf_trace!(
 impl<T: ?Sized> Trace for &'static T {
     /// A shared `'static` reference is owned by nobody: nothing to report.
     const MAY_CONTAIN_GC: bool = false;
-    const TRUSTED: Option<Trust> = NOTHING;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(true);
     fn trace(&self, _: &mut Tracer) {}
 }
 
 impl<T: ?Sized> Trace for PhantomData<T> {
     const MAY_CONTAIN_GC: bool = false;
-    const TRUSTED: Option<Trust> = NOTHING;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(true);
     fn trace(&self, _: &mut Tracer) {}
 }
 
 impl<T: Trace + ?Sized> Trace for Box<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         let value: &T = self;
@@ -82,7 +79,7 @@ impl<T: Trace + ?Sized> Trace for Box<T> {
 impl<T: Trace> Trace for Option<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         if let Some(v) = self {
@@ -94,7 +91,7 @@ impl<T: Trace> Trace for Option<T> {
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC || E::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES && E::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = Trust::all(T::TRUSTED, E::TRUSTED);
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some() && E::TRUSTED.is_some());
     fn trace(&self, tracer: &mut Tracer) {
         match self {
             Ok(v) => v.trace(tracer),
@@ -109,7 +106,7 @@ macro_rules! seq_trace {
         impl<$t: Trace> Trace for $name<$t> {
             const MAY_CONTAIN_GC: bool = $t::MAY_CONTAIN_GC;
             const FIXED_EDGES: bool = $t::FIXED_EDGES;
-            const TRUSTED: Option<Trust> = $t::TRUSTED;
+            const TRUSTED: Option<Trust<Self>> = trusted_if($t::TRUSTED.is_some());
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 for v in self {
@@ -123,7 +120,7 @@ macro_rules! seq_trace {
 impl<T: Trace> Trace for Vec<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         if tracer.prefetched_buffer(self.as_ptr().cast(), size_of_val(self.as_slice())) {
@@ -138,7 +135,7 @@ impl<T: Trace> Trace for Vec<T> {
 impl<T: Trace> Trace for VecDeque<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         let (front, back) = self.as_slices();
@@ -158,7 +155,7 @@ seq_trace!(LinkedList<T>, BinaryHeap<T>, BTreeSet<T>);
 impl<T: Trace> Trace for [T] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         for v in self {
@@ -170,7 +167,7 @@ impl<T: Trace> Trace for [T] {
 impl<T: Trace, const N: usize> Trace for [T; N] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         self.as_slice().trace(tracer)
@@ -180,7 +177,7 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
 impl<T: Trace, S> Trace for HashSet<T, S> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     fn trace(&self, tracer: &mut Tracer) {
         for v in self {
             v.trace(tracer);
@@ -191,7 +188,7 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
 impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = K::FIXED_EDGES && V::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = Trust::all(K::TRUSTED, V::TRUSTED);
+    const TRUSTED: Option<Trust<Self>> = trusted_if(K::TRUSTED.is_some() && V::TRUSTED.is_some());
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -203,7 +200,7 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
 impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = K::FIXED_EDGES && V::FIXED_EDGES;
-    const TRUSTED: Option<Trust> = Trust::all(K::TRUSTED, V::TRUSTED);
+    const TRUSTED: Option<Trust<Self>> = trusted_if(K::TRUSTED.is_some() && V::TRUSTED.is_some());
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -216,7 +213,7 @@ impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
 /// (`Gc` is not `Copy`), so there is never anything to report.
 impl<T: Copy + Trace> Trace for Cell<T> {
     const MAY_CONTAIN_GC: bool = false;
-    const TRUSTED: Option<Trust> = NOTHING;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(true);
     fn trace(&self, _: &mut Tracer) {}
 }
 
@@ -226,7 +223,7 @@ impl<T: Copy + Trace> Trace for Cell<T> {
 /// may hold a `Gc`).
 impl<T: Trace + ?Sized> Trace for RefCell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
-    const TRUSTED: Option<Trust> = T::TRUSTED;
+    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         match self.try_borrow() {
@@ -242,11 +239,8 @@ macro_rules! tuple_trace {
         impl<$($t: Trace),+> Trace for ($($t,)+) {
             const MAY_CONTAIN_GC: bool = false $(|| $t::MAY_CONTAIN_GC)+;
             const FIXED_EDGES: bool = true $(&& $t::FIXED_EDGES)+;
-            const TRUSTED: Option<Trust> = {
-                let trusted = NOTHING;
-                $(let trusted = Trust::all(trusted, $t::TRUSTED);)+
-                trusted
-            };
+            const TRUSTED: Option<Trust<Self>> =
+                trusted_if(true $(&& $t::TRUSTED.is_some())+);
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 $(self.$n.trace(tracer);)+

@@ -64,8 +64,15 @@ impl<T: ?Sized> WeakRef<T> {
             .header_ptr()
             .expect("a Weak made from a Gc has a referent");
         // SAFETY: the weak handle keeps the allocation alive.
-        unsafe { referent.as_ref() }.set_has_weak_callbacks();
-        let key = REGISTRY.with(|r| {
+        let header = unsafe { referent.as_ref() };
+        if header.is_dead() {
+            // The collector has found the referent to be garbage (this runs
+            // in a `Drop` of its cycle): it is dead already, and a callback
+            // registered now would never be called. Key 0 is no entry's.
+            return WeakRef { weak, key: 0 };
+        }
+        // After the thread's registry is gone (thread exit), likewise.
+        let Ok(key) = REGISTRY.try_with(|r| {
             let mut r = r.borrow_mut();
             r.next_key += 1;
             let key = r.next_key;
@@ -74,7 +81,10 @@ impl<T: ?Sized> WeakRef<T> {
                 .or_default()
                 .push((key, callback));
             key
-        });
+        }) else {
+            return WeakRef { weak, key: 0 };
+        };
+        header.set_has_weak_callbacks();
         WeakRef { weak, key }
     }
 
@@ -110,10 +120,18 @@ impl<T: ?Sized> Drop for WeakRef<T> {
         let Some(referent) = self.weak.header_ptr() else {
             return;
         };
-        let key = self.key;
         // The callback is dropped after the registry borrow ends: dropping it
         // may run arbitrary code (it may own handles).
-        let cancelled = REGISTRY.try_with(|r| {
+        drop(cancel(referent, self.key));
+    }
+}
+
+/// Takes the callback of the `WeakRef` `key` to `referent` out of the
+/// registry, if it is still there (not run, not cancelled). `referent` is
+/// only a key: it may be freed already.
+pub(crate) fn cancel(referent: NonNull<GcHeader>, key: u64) -> Option<Box<dyn FnOnce()>> {
+    REGISTRY
+        .try_with(|r| {
             let mut r = r.borrow_mut();
             let entries = r.by_referent.get_mut(&referent)?;
             let index = entries.iter().position(|(k, _)| *k == key)?;
@@ -122,9 +140,9 @@ impl<T: ?Sized> Drop for WeakRef<T> {
                 r.by_referent.remove(&referent);
             }
             Some(callback)
-        });
-        drop(cancelled);
-    }
+        })
+        .ok()
+        .flatten()
 }
 
 impl<T: ?Sized> fmt::Debug for WeakRef<T> {
@@ -139,9 +157,11 @@ impl<T: ?Sized> fmt::Debug for WeakRef<T> {
 impl<T: ?Sized> Trace for WeakRef<T> {
     // SAFETY: `trace` reports no strong handle (`visit_weak_ref` subtracts
     // nothing).
-    const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });
+    const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
-        tracer.visit_weak_ref(self.key);
+        if let Some(referent) = self.weak.header_ptr() {
+            tracer.visit_weak_ref(self.key, referent);
+        }
     }
 }
 

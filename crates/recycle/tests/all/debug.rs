@@ -150,7 +150,7 @@ impl Trace for Thief {
     // SAFETY: deliberately BROKEN (it reports `loot` twice), to exercise the
     // UNCOLLECTABLE report. No borrow of the loot is held across the
     // collection, so nothing reads the dropped value.
-    const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
+    const TRUSTED: Option<recycle::Trust<Self>> = Some(unsafe { recycle::Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
         self.me.trace(tracer);
         self.loot.trace(tracer);

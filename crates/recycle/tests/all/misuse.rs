@@ -74,13 +74,14 @@ fn drop_that_derefs_a_destroyed_neighbour_panics_clearly() {
 
 #[test]
 fn try_deref_lets_drop_check_first() {
-    // The collector drops garbage values one at a time: the first `Drop`
-    // still finds its neighbour intact, the second finds it destroyed.
+    // From the moment deletion begins, no value of the garbage can be
+    // reached, dropped or not: both `Drop`s find their neighbour out of
+    // reach (the first one's is not dropped yet, but condemned).
     let tally = Tally::new();
     let log = nosy_pair(true, &tally);
     assert_eq!(gc::collect(), 2);
     assert_eq!(tally.dropped(), 2);
-    assert_eq!(*log.borrow(), [true, false]);
+    assert_eq!(*log.borrow(), [false, false]);
 }
 
 #[test]
@@ -190,7 +191,7 @@ impl Trace for Doubler {
     // SAFETY: deliberately BROKEN (it reports `victim` twice), to exercise
     // the collector's last line of defence. The test holds no borrow of the
     // victim across the collection, so nothing reads the dropped value.
-    const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
+    const TRUSTED: Option<recycle::Trust<Self>> = Some(unsafe { recycle::Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
         self.me.trace(tracer);
         self.victim.trace(tracer);
@@ -316,7 +317,7 @@ struct Grenade {
 
 impl Trace for Grenade {
     // SAFETY: reports only `me`, which this value owns, once.
-    const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
+    const TRUSTED: Option<recycle::Trust<Self>> = Some(unsafe { recycle::Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
         if self.armed.get() {
             panic!("trace exploded");
@@ -367,7 +368,7 @@ struct Busy {
 
 impl Trace for Busy {
     // SAFETY: reports only `me`, which this value owns, once.
-    const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
+    const TRUSTED: Option<recycle::Trust<Self>> = Some(unsafe { recycle::Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
         let fresh = Node::new(99, &self.tally);
         fresh.link(&fresh); // a new cycle, made mid-collection
@@ -554,7 +555,7 @@ struct Adopter {
 
 impl Trace for Adopter {
     // SAFETY: reports only `me and kids`, which this value owns, once.
-    const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
+    const TRUSTED: Option<recycle::Trust<Self>> = Some(unsafe { recycle::Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
         if let Ok(mut kids) = self.kids.try_borrow_mut() {
             let id = kids.len();
@@ -640,7 +641,7 @@ struct ReadsThrough {
 impl Trace for ReadsThrough {
     // SAFETY: `trace` reports exactly the one handle the value owns (it
     // reads through it first, which is wrong but breaks no count).
-    const TRUSTED: Option<recycle::Trust> = Some(unsafe { recycle::Trust::new_unchecked() });
+    const TRUSTED: Option<recycle::Trust<Self>> = Some(unsafe { recycle::Trust::new_unchecked() });
     fn trace(&self, tracer: &mut Tracer) {
         if let Some(next) = self.next.borrow().as_ref() {
             std::hint::black_box(next.id); // panics once `next` is destroyed

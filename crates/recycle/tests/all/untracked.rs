@@ -248,7 +248,7 @@ struct Dropper {
 }
 
 #[test]
-fn an_untracked_object_freed_inside_trace_goes_at_once() {
+fn an_untrusted_trace_never_runs_in_a_collection_and_frees_at_once_elsewhere() {
     let tally = Tally::new();
     let mut list = None;
     for value in 0..5 {
@@ -259,10 +259,15 @@ fn an_untracked_object_freed_inside_trace_goes_at_once() {
         list: RefCell::new(list),
     });
     *dropper.me.borrow_mut() = Some(dropper.clone());
-    // A trace that drops the list: a hand-written impl around the derived one.
+    thread_local! {
+        static CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    // A trace that drops the list: a hand-written (untrusted) impl around
+    // the derived one.
     struct Dropping(Gc<Dropper>);
     impl Trace for Dropping {
         fn trace(&self, tracer: &mut Tracer) {
+            CALLS.with(|c| c.set(c.get() + 1));
             drop(self.0.list.borrow_mut().take());
             self.0.trace(tracer);
         }
@@ -270,7 +275,14 @@ fn an_untracked_object_freed_inside_trace_goes_at_once() {
     let outer = Gc::new(RefCell::new(Some(Dropping(dropper.clone()))));
     drop(dropper);
     assert_eq!(gc::collect(), 0, "everything is still reachable");
-    assert_eq!(tally.dropped(), 5, "the list went during the collection");
+    assert_eq!(CALLS.with(|c| c.get()), 0, "the collector never runs it");
+    assert_eq!(tally.dropped(), 0);
+    // Introspection does run it, outside any walk: what it frees goes at once.
+    let reported = gc::get_referents(&recycle::GcAny::from(&outer));
+    assert_eq!(CALLS.with(|c| c.get()), 1);
+    assert_eq!(reported.len(), 1, "the dropper");
+    assert_eq!(tally.dropped(), 5, "the list went inside the trace");
+    drop(reported);
     outer.borrow_mut().take();
     assert_eq!(gc::collect(), 1, "the dropper's self-loop");
 }
