@@ -488,7 +488,10 @@ impl GcLinks {
         debug_assert!(!self.is_linked() && epoch < EPOCH_LIMIT);
         let kept = self.state() & OBJECT_BITS;
         self.set_state(
-            ((strong as usize) << REFS_SHIFT) | kept | COLLECTING | ((epoch as usize) << EPOCH_SHIFT),
+            ((strong as usize) << REFS_SHIFT)
+                | kept
+                | COLLECTING
+                | ((epoch as usize) << EPOCH_SHIFT),
         );
     }
 
@@ -699,7 +702,9 @@ pub(crate) unsafe fn detach(links: NonNull<GcLinks>, epoch: u32) {
         let l = links.as_ref();
         debug_assert!(!l.is_linked() && epoch < EPOCH_LIMIT);
         l.set_state((l.state() & OBJECT_BITS) | ((epoch as usize) << EPOCH_SHIFT));
-        header_of(links).as_ref().set_age_class(AgeClass::MaybeYoung);
+        header_of(links)
+            .as_ref()
+            .set_age_class(AgeClass::MaybeYoung);
     }
 }
 

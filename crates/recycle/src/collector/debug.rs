@@ -54,9 +54,7 @@ pub(crate) fn save(object: GcAny) {
 }
 
 pub(crate) fn garbage() -> Vec<GcAny> {
-    GARBAGE
-        .try_with(|g| g.borrow().clone())
-        .unwrap_or_default()
+    GARBAGE.try_with(|g| g.borrow().clone()).unwrap_or_default()
 }
 
 pub(crate) fn take_garbage() -> Vec<GcAny> {

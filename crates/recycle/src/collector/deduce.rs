@@ -42,7 +42,11 @@ use super::lookahead::{Lookahead, Runner};
 /// - on exit, `young` objects have clear flags again and `unreachable` objects
 ///   are condemned (`COLLECTING | UNREACHABLE` and `DEAD`) and held (one
 ///   hold each, taken here unless `members` says they have one already).
-pub(crate) fn deduce_unreachable(young: &GcList, unreachable: &GcList, members: Members) -> Deduced {
+pub(crate) fn deduce_unreachable(
+    young: &GcList,
+    unreachable: &GcList,
+    members: Members,
+) -> Deduced {
     let mut lookahead = Lookahead::default();
     let (candidates, weak_refs) = match members {
         Members::FromEpoch {

@@ -191,7 +191,8 @@ unsafe fn relink_detached(heap: &crate::heap::Heap, links_ptr: NonNull<GcLinks>)
         links.set_new(true);
         heap.allocated_while_collecting.set(true);
     }
-    heap.counters.young_population
+    heap.counters
+        .young_population
         .set(heap.counters.young_population.get() + 1);
     mark_dirty(0b111);
     let list = if heap.counters.collects_automatically() {

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 
 use super::{Trace, Tracer, Trust, trusted_if};
 
-
 /// Types that never hold a `Gc`: untracked, nothing to trace.
 macro_rules! leaf_trace {
     ($($t:ty),* $(,)?) => {$(

@@ -195,7 +195,8 @@ fn a_panicking_trace_during_a_step_abandons_the_cycle_and_loses_nothing() {
     }
     impl Trace for Grumpy {
         // SAFETY: reports the one handle it owns, once.
-        const TRUSTED: Option<recycle::Trust<Self>> = Some(unsafe { recycle::Trust::new_unchecked() });
+        const TRUSTED: Option<recycle::Trust<Self>> =
+            Some(unsafe { recycle::Trust::new_unchecked() });
         fn trace(&self, tracer: &mut Tracer) {
             self.next.trace(tracer);
             self.extra.trace(tracer);

@@ -19,6 +19,8 @@ mod introspect;
 mod misuse;
 mod model;
 mod snapshot;
+mod soundness;
+mod soundness_audit;
 mod tracemalloc;
 mod untracked;
 mod weak;
