@@ -83,10 +83,37 @@ impl Finalize for Unfreezer {
     }
 }
 
+/// Untrusted: unfreezes from `trace` (the audit's attack).
+struct TraceUnfreezer {
+    calls: Rc<Cell<usize>>,
+}
+impl Trace for TraceUnfreezer {
+    fn trace(&self, _: &mut Tracer) {
+        self.calls.set(self.calls.get() + 1);
+        gc::unfreeze();
+    }
+}
+
 #[test]
 fn unfreeze_from_user_code_during_a_collection_is_deferred() {
     let tally = Tally::new();
     let live: Vec<Gc<Cell2>> = (0..10).map(|_| cell2(&tally)).collect();
+    let calls = Rc::new(Cell::new(0));
+    let from_trace = Gc::new(TraceUnfreezer {
+        calls: calls.clone(),
+    });
+    let holder = cell2(&tally);
+    *holder.a.borrow_mut() = Some(holder.clone());
+    drop(holder);
+    gc::freeze();
+    let victims: Vec<Gc<Cell2>> = (0..10).map(|_| cell2(&tally)).collect();
+    assert_eq!(gc::collect(), 0);
+    assert_eq!(calls.get(), 0, "the collector never runs an untrusted trace");
+    gc::unfreeze();
+    assert_eq!(gc::collect(), 1, "the holder's self-loop");
+    assert_eq!(tally.dropped(), 1);
+    drop((from_trace, victims));
+    assert_eq!(tally.dropped(), 11);
     gc::freeze();
     let u = Gc::new(Unfreezer {
         me: RefCell::new(None),
@@ -98,9 +125,9 @@ fn unfreeze_from_user_code_during_a_collection_is_deferred() {
     for _ in 0..3 {
         assert_eq!(gc::collect(), 0, "no live object is ever taken for garbage");
     }
-    assert_eq!(tally.dropped(), 0);
+    assert_eq!(tally.dropped(), 11);
     drop(live);
-    assert_eq!(tally.dropped(), 10);
+    assert_eq!(tally.dropped(), 21);
 }
 
 #[test]
