@@ -3,6 +3,7 @@
 // Many test values hold a `Token` only for its `Drop`.
 #![allow(dead_code)]
 
+mod adversary;
 mod alloc;
 mod api;
 mod collect;

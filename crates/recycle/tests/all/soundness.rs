@@ -108,7 +108,11 @@ fn unfreeze_from_user_code_during_a_collection_is_deferred() {
     gc::freeze();
     let victims: Vec<Gc<Cell2>> = (0..10).map(|_| cell2(&tally)).collect();
     assert_eq!(gc::collect(), 0);
-    assert_eq!(calls.get(), 0, "the collector never runs an untrusted trace");
+    assert_eq!(
+        calls.get(),
+        0,
+        "the collector never runs an untrusted trace"
+    );
     gc::unfreeze();
     assert_eq!(gc::collect(), 1, "the holder's self-loop");
     assert_eq!(tally.dropped(), 1);
