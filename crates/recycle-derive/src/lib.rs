@@ -4,9 +4,12 @@
 //! enums) except those marked `#[trace(skip)]`, and `MAY_CONTAIN_GC` is the
 //! `||` of the fields' values. Each type parameter gets a `Trace` bound.
 //!
-//! `TRUSTED` (may the collector subtract the edges this `trace` reports?) is
-//! `Some` when every traced field's type is trusted, as the std impls and
-//! other derived types are; see `recycle::Trace`.
+//! `TRUSTED` (may the collector run this `trace` while it counts, and
+//! subtract what it reports?) is `Some` when every traced field's type is
+//! trusted, as the std impls and other derived types are; see
+//! `recycle::Trace`. The compiler checks each field; a field whose type names
+//! the type being derived (`Vec<Self>`) is checked with a stand-in for it, a
+//! type defined inside the generated constant that no other code can name.
 //!
 //! `FIXED_EDGES` (does a value keep the same handles all its life?) is the
 //! `&&` of the traced fields' values. A field that names the type being

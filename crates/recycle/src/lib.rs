@@ -53,13 +53,17 @@
 //! # Safety without trust
 //!
 //! [`Trace`] is a safe trait, and no implementation of it, however wrong,
-//! makes the collector destroy a value that is still referenced: only
-//! *trusted* impls (derived ones, the std ones, and hand-written ones that
-//! promise it with `unsafe`) have their edges subtracted, so a wrong safe
-//! impl can only leak. The collector only ever drops *values*, while holding
-//! a count on each object, and memory is freed by the counts alone; a handle
-//! to a value the collector dropped panics on dereference instead of reading
-//! freed memory (see [`Gc::try_deref`]).
+//! makes the collector destroy a value that is still referenced or
+//! borrowed. While it counts, the collector runs only *trusted* `trace`
+//! impls (derived ones, the std ones, and hand-written ones that promise it
+//! with `unsafe`); an untrusted value is opaque to it, and what it owns
+//! stays alive, so a wrong safe impl can only leak. The collector only ever
+//! drops *values*, while holding a count on each object, and memory is freed
+//! by the counts alone. From the moment it starts dropping a garbage set,
+//! no value of the set can be reached: a handle to one panics on
+//! dereference instead of reading dropped memory (see [`Gc::try_deref`]).
+//! `docs/internals/garbage_collector.md` lists the invariants behind this,
+//! and where user code can run during a collection.
 //!
 //! # Threads
 //!

@@ -32,17 +32,22 @@ mod impls;
 /// # let _ = Gc::new(Node { name: String::new(), next: RefCell::new(None), scratch: vec![] });
 /// ```
 ///
-/// # A safe trait, and trusted edges
+/// # A safe trait, and trust
 ///
 /// Implementing `Trace` by hand is safe: no implementation, however wrong,
-/// can make the collector destroy a value that is still referenced.
+/// can make the collector destroy a value that is still referenced or
+/// borrowed.
 ///
 /// The collector finds garbage by subtracting, from each object's strong
-/// count, the handles that other objects report. It only subtracts the edges
-/// reported by types whose `trace` is **trusted** to report exactly the
-/// handles their value owns, each once ([`Trace::TRUSTED`]). Edges from
-/// untrusted types still count for reachability, so a wrong report can only
-/// keep objects alive (a leak), never make a live object look like garbage.
+/// count, the handles that other objects report. It relies on the counts
+/// it has read until it has acted on them, so while it counts it only runs
+/// the `trace` of types that are **trusted** ([`Trace::TRUSTED`]): trusted
+/// to report exactly the handles their value owns, each once, and to do
+/// nothing else. The value of an untrusted type is opaque to the
+/// collector: its `trace` is never called by a collection, its handles are
+/// never subtracted, and everything it owns therefore counts as referenced
+/// from outside. A wrong untrusted impl can only leak, and cycles through
+/// an untrusted type are never collected.
 ///
 /// - Derived impls are trusted when every traced field's type is, and the
 ///   std impls are trusted when their parts are: a derived type built from
@@ -50,9 +55,9 @@ mod impls;
 /// - [`empty_trace!`](crate::empty_trace) implements `Trace` for a type that
 ///   holds no `Gc` (reports nothing, trusted).
 /// - A hand-written `trace` is untrusted unless it promises, with `unsafe`,
-///   to report only handles its value owns, each at most once:
-///   `const TRUSTED: Option<Trust> = Some(unsafe { Trust::new_unchecked() });`.
-///   Untrusted, it is still safe, but cycles through it are never collected.
+///   what [`Trust::new_unchecked`] lists:
+///   `const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });`.
+///   The promise names its type: one impl cannot borrow another's.
 ///
 /// Other mistakes are safe too:
 ///
@@ -60,15 +65,18 @@ mod impls;
 ///   from outside, and the cycle through it is leaked, never freed early.
 /// - **Too many edges** from a trusted impl (more than the handles that
 ///   exist) are detected and keep the object alive.
-/// - **Panics** in `trace` abort the collection: the heap is restored and the
-///   panic continues to the caller of `collect()`.
-/// - `trace` may create, clone and drop `Gc` values; objects whose last handle
-///   it drops are destroyed once the collector is done walking its lists.
-///   `collect()` called from `trace` returns 0.
-/// - `trace` runs any number of times per collection: the collector also runs
-///   it a few objects ahead of its walks, with a tracer that only prefetches
-///   what the walk will read. Side effects in it are safe, but nothing should
-///   depend on how often they happen.
+/// - **Panics** in a trusted `trace` abort the collection: the heap is
+///   restored and the panic continues to the caller of `collect()`.
+/// - An untrusted `trace` still runs outside collections: in
+///   [`gc::get_referents`](crate::gc::get_referents),
+///   [`gc::get_referrers`](crate::gc::get_referrers),
+///   [`gc::snapshot`](crate::gc::snapshot), and once in [`Gc::new`] for a
+///   type with `FIXED_EDGES`. There it may do anything safe code can.
+/// - `trace` runs any number of times per collection: the collector also
+///   runs it a few objects ahead of its walks, with a tracer that only
+///   prefetches what the walk will read.
+///
+/// [`Gc::new`]: crate::Gc::new
 ///
 /// # `MAY_CONTAIN_GC`
 ///
@@ -102,10 +110,11 @@ pub trait Trace {
     /// Can a value of this type (transitively) own a `Gc`? See the trait docs.
     const MAY_CONTAIN_GC: bool = true;
 
-    /// `Some` if `trace` reports exactly the handles the value owns, each at
-    /// most once, so that the collector may count them as references from
-    /// inside the heap (see the trait docs). `None`, the default, is always
-    /// safe: the type's edges then only keep objects alive.
+    /// `Some` if `trace` may be trusted (see the trait docs and
+    /// [`Trust::new_unchecked`]), so that the collector calls it while it
+    /// counts and subtracts the handles it reports. `None`, the default, is
+    /// always safe: the value is then opaque to the collector, and what it
+    /// owns stays alive.
     const TRUSTED: Option<Trust<Self>> = None;
 
     /// `true` if a value reports the same handles all its life: it keeps no
@@ -331,10 +340,13 @@ pub struct Tracer {
     current: *const GcLinks,
     /// `MarkReachable`: objects moved back from the unreachable list.
     moved_back: usize,
-    /// `SubtractRefs`: the callback-bearing `WeakRef`s reported: owner,
-    /// key, referent.
-    weak_refs: Vec<(NonNull<GcLinks>, u64, NonNull<GcHeader>)>,
+    /// `SubtractRefs`: the callback-bearing `WeakRef`s reported.
+    weak_refs: Vec<ReportedWeakRef>,
 }
+
+/// A callback-bearing `WeakRef` reported during `subtract_refs`: the object
+/// whose value owns it, its key, and its referent (a registry key).
+pub(crate) type ReportedWeakRef = (NonNull<GcLinks>, u64, NonNull<GcHeader>);
 
 impl Tracer {
     pub(crate) fn new(action: TraceAction) -> Self {
@@ -346,7 +358,7 @@ impl Tracer {
         }
     }
 
-    pub(crate) fn take_weak_refs(&mut self) -> Vec<(NonNull<GcLinks>, u64, NonNull<GcHeader>)> {
+    pub(crate) fn take_weak_refs(&mut self) -> Vec<ReportedWeakRef> {
         core::mem::take(&mut self.weak_refs)
     }
 

@@ -5,7 +5,7 @@
 use core::ptr::NonNull;
 
 use crate::header::{GcHeader, GcLinks, survive_into};
-use crate::trace::{TraceAction, Tracer};
+use crate::trace::{ReportedWeakRef, TraceAction, Tracer};
 
 use super::list::{GcList, object_header, unlink};
 use super::lookahead::{Lookahead, Runner};
@@ -224,7 +224,7 @@ fn subtract_refs(
     first_epoch: Option<u32>,
     gather: bool,
     lookahead: &mut Lookahead,
-) -> (usize, Vec<(NonNull<GcLinks>, u64, NonNull<GcHeader>)>) {
+) -> (usize, Vec<ReportedWeakRef>) {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs {
         first_epoch,
         gather,

@@ -150,7 +150,7 @@ struct Holder {
 impl Trace for Borrower {
     fn trace(&self, _: &mut Tracer) {
         count_trace();
-        let a: &'static Holder = &**Box::leak(Box::new(self.a.clone()));
+        let a: &'static Holder = Box::leak(Box::new(self.a.clone()));
         if let Ok(guard) = a.slot.try_borrow_mut() {
             let guard: &'static mut RefMut<'static, Option<Gc<Victim>>> =
                 Box::leak(Box::new(guard));
