@@ -151,7 +151,9 @@ thread_local! {
 #[cold]
 pub(crate) fn register_thread_exit() {
     with_heap(|heap| heap.exit_registered.set(true));
-    THREAD_EXIT.with(|_| {});
+    // Fails only once the thread's thread-locals are being destroyed: the
+    // guard has run, or will not; nothing to register then.
+    let _ = THREAD_EXIT.try_with(|_| {});
 }
 
 /// At thread exit, collects the cycles still alive (running their

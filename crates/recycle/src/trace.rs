@@ -340,13 +340,7 @@ pub struct Tracer {
     current: *const GcLinks,
     /// `MarkReachable`: objects moved back from the unreachable list.
     moved_back: usize,
-    /// `SubtractRefs`: the callback-bearing `WeakRef`s reported.
-    weak_refs: Vec<ReportedWeakRef>,
 }
-
-/// A callback-bearing `WeakRef` reported during `subtract_refs`: the object
-/// whose value owns it, its key, and its referent (a registry key).
-pub(crate) type ReportedWeakRef = (NonNull<GcLinks>, u64, NonNull<GcHeader>);
 
 impl Tracer {
     pub(crate) fn new(action: TraceAction) -> Self {
@@ -354,22 +348,6 @@ impl Tracer {
             action,
             current: core::ptr::null(),
             moved_back: 0,
-            weak_refs: Vec::new(),
-        }
-    }
-
-    pub(crate) fn take_weak_refs(&mut self) -> Vec<ReportedWeakRef> {
-        core::mem::take(&mut self.weak_refs)
-    }
-
-    /// A `WeakRef` with a callback (`key`, to `referent`), inside the value
-    /// being traced. Only trusted values are traced in `SubtractRefs`, so
-    /// the `WeakRef` is the value's own.
-    pub(crate) fn visit_weak_ref(&mut self, key: u64, referent: NonNull<GcHeader>) {
-        if let (TraceAction::SubtractRefs { .. }, Some(owner)) =
-            (&self.action, NonNull::new(self.current.cast_mut()))
-        {
-            self.weak_refs.push((owner, key, referent));
         }
     }
 
@@ -379,8 +357,7 @@ impl Tracer {
 
     /// Has this tracer nothing on the heap (so forgetting it leaks nothing)?
     pub(crate) fn owns_no_memory(&self) -> bool {
-        self.weak_refs.capacity() == 0
-            && !matches!(&self.action, TraceAction::Referents(found) if found.capacity() > 0)
+        !matches!(&self.action, TraceAction::Referents(found) if found.capacity() > 0)
     }
 
     pub(crate) fn action(&self) -> &TraceAction {
@@ -532,6 +509,7 @@ impl Tracer {
                         unsafe {
                             let epoch = (*self.current).epoch();
                             links.adopt(epoch, header.strong());
+                            header.set_age_class(crate::header::AgeClass::MaybeYoung);
                             (*walk).push_back(links_ptr);
                         }
                     }

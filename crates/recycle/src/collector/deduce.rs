@@ -4,8 +4,8 @@
 
 use core::ptr::NonNull;
 
-use crate::header::{GcHeader, GcLinks, survive_into};
-use crate::trace::{ReportedWeakRef, TraceAction, Tracer};
+use crate::header::{GcLinks, survive_into};
+use crate::trace::{TraceAction, Tracer};
 
 use super::list::{GcList, object_header, unlink};
 use super::lookahead::{Lookahead, Runner};
@@ -48,7 +48,7 @@ pub(crate) fn deduce_unreachable(
     members: Members,
 ) -> Deduced {
     let mut lookahead = Lookahead::default();
-    let (candidates, weak_refs) = match members {
+    let candidates = match members {
         Members::FromEpoch {
             first_epoch,
             gather,
@@ -76,19 +76,9 @@ pub(crate) fn deduce_unreachable(
     unreachable.validate("move_unreachable: unreachable", |l| {
         l.is_collecting() && l.is_unreachable()
     });
-    // Still no user code since the walks: every owner is alive and its
-    // flags are this deduction's.
-    let garbage_weak_refs = weak_refs
-        .into_iter()
-        // SAFETY: each owner was traced by this deduction and nothing has
-        // run since that could free it.
-        .filter(|(owner, _, _)| unsafe { owner.as_ref() }.is_unreachable())
-        .map(|(_, key, referent)| (key, referent))
-        .collect();
     Deduced {
         candidates,
         unreachable: found,
-        garbage_weak_refs,
         needs_finalizers: needs.finalizers,
         needs_weak_callbacks: needs.weak_callbacks,
         lookahead,
@@ -158,9 +148,6 @@ pub(crate) struct Deduced {
     pub(crate) candidates: usize,
     /// Objects moved to the unreachable list.
     pub(crate) unreachable: usize,
-    /// The callback-bearing `WeakRef`s that the unreachable values own: by
-    /// key, with their referent (a registry key, never dereferenced).
-    pub(crate) garbage_weak_refs: Vec<(u64, NonNull<GcHeader>)>,
     /// Some unreachable object has a finalizer that has not run.
     pub(crate) needs_finalizers: bool,
     /// Some unreachable object has weak callbacks.
@@ -213,8 +200,8 @@ pub(crate) fn in_collected_set(links: &GcLinks, first_epoch: Option<u32>) -> boo
 /// A `trace` that reports more edges to an object than it has handles marks
 /// it `KEEP_ALIVE` instead of going below zero.
 ///
-/// Returns the number of objects walked, and the `WeakRef`s their values
-/// reported, with their owners. The walk's order goes to `lookahead`.
+/// Returns the number of objects walked. The walk's order goes to
+/// `lookahead`.
 ///
 /// With `gather` (see `Members::FromEpoch`), the objects first reached
 /// through an edge move to the end of `young`, and the walk goes on until it
@@ -224,7 +211,7 @@ fn subtract_refs(
     first_epoch: Option<u32>,
     gather: bool,
     lookahead: &mut Lookahead,
-) -> (usize, Vec<ReportedWeakRef>) {
+) -> usize {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs {
         first_epoch,
         gather,
@@ -250,7 +237,7 @@ fn subtract_refs(
         // SAFETY: as above.
         node = unsafe { links.as_ref() }.next();
     }
-    (walked, tracer.take_weak_refs())
+    walked
 }
 
 /// Moves every object that is not reachable from an object with external

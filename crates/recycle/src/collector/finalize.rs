@@ -1,10 +1,7 @@
 //! PEP 442 in the collector: `finalize_garbage` and
 //! `handle_resurrected_objects` (CPython's names).
 
-use core::ptr::NonNull;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-
-use crate::header::GcHeader;
 
 use super::PanicPayload;
 use super::deduce::{self, Members};
@@ -53,20 +50,12 @@ pub(crate) fn finalize_garbage(unreachable: &GcList) -> (bool, Option<PanicPaylo
     (ran, first_panic)
 }
 
-/// What `handle_resurrected_objects` found.
-pub(crate) struct Resurrection {
-    /// Objects that are no longer garbage.
-    pub(crate) resurrected: usize,
-    /// The callback-bearing `WeakRef`s that what is still garbage owns.
-    pub(crate) garbage_weak_refs: Vec<(u64, NonNull<GcHeader>)>,
-}
-
 /// After finalizers ran, some garbage may be referenced again from outside
 /// (resurrected). Runs `deduce_unreachable` once more, on the garbage alone:
 /// what is now reachable from outside it, with everything it reaches,
 /// survives into `old` (generation `survivor_generation`); the rest stays in
 /// `unreachable`, garbage for sure, and condemned again. Like any deduction,
-/// it runs no user code.
+/// it runs no user code. Returns how many objects survived.
 ///
 /// Contracts: on entry every object of `unreachable` carries one hold; on
 /// exit too (the survivors' holds are released). A panic out of the
@@ -77,7 +66,7 @@ pub(crate) fn handle_resurrected_objects(
     unreachable: &GcList,
     old: &GcList,
     survivor_generation: usize,
-) -> Resurrection {
+) -> usize {
     // update_refs, done here: the set is exactly these objects, and each
     // strong count includes the collector's hold, which is not a reference.
     unreachable.for_each(|links| {
@@ -126,8 +115,5 @@ pub(crate) fn handle_resurrected_objects(
     });
     old.append(unreachable);
     unreachable.append(&still);
-    Resurrection {
-        resurrected: deduced.candidates - deduced.unreachable,
-        garbage_weak_refs: deduced.garbage_weak_refs,
-    }
+    deduced.candidates - deduced.unreachable
 }

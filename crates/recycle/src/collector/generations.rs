@@ -100,12 +100,14 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
             let l = unsafe { links.as_ref() };
             if l.was_decremented() {
                 // Listed already.
-            } else if l.epoch() < GEN1_FROM.with(Cell::get) {
+            } else if l.epoch() < GEN1_FROM.with(Cell::get) && l.is_linked() {
                 // In generation 2 (promoted without being touched): record
                 // that in the header, for the next drops.
                 h.set_age_class(AgeClass::Old);
                 mark_dirty(0b100);
             } else {
+                // Young, or detached by `Gc::get_mut` (in no list, its
+                // epoch however old): the slow path tells.
                 note_young_decrement(links);
             }
         }

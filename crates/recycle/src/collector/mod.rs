@@ -19,8 +19,9 @@
 //! 2. The survivors move to the next generation.
 //! 3. `finalize_garbage` and `handle_resurrected_objects` (finalize.rs):
 //!    PEP 442.
-//! 4. `clear_weakrefs` (weakrefs.rs): the weak callbacks of the garbage, and
-//!    the cancelling of those that garbage owns.
+//! 4. `handle_weakrefs` (weakrefs.rs): the weak callbacks of the garbage
+//!    are taken out, to run once it is deleted (those of `WeakRef`s that
+//!    were part of it are cancelled by their drop meanwhile).
 //! 5. `delete_garbage` (delete.rs): the values of the unreachable objects are
 //!    dropped, which breaks the cycles, and reference counting frees them.
 //!
@@ -363,9 +364,6 @@ pub(crate) fn collect_region(
     old.append(young);
     old.append(pool);
 
-    // Callback-bearing weak handles that live inside the garbage (by key:
-    // no pointer to their owners is kept across user code).
-    let mut garbage_weak_refs = core::mem::take(&mut deduced.garbage_weak_refs);
     let mut panic = None;
 
     // 3. PEP 442: every finalizer of the garbage runs while all of it is
@@ -380,15 +378,10 @@ pub(crate) fn collect_region(
     }
     let mut found = deduced.unreachable;
     if ran_finalizers {
-        let resurrection =
-            finalize::handle_resurrected_objects(unreachable, old, survivor_generation);
-        found -= resurrection.resurrected;
-        // Counted again over what is still garbage.
-        garbage_weak_refs = resurrection.garbage_weak_refs;
+        found -= finalize::handle_resurrected_objects(unreachable, old, survivor_generation);
     }
 
-    // 4 and 5. delete_garbage (or keep it all, for DEBUG_SAVEALL), after the
-    //    weak callbacks of what is now certain to die.
+    // delete_garbage (or keep it all, for DEBUG_SAVEALL).
     if debug.contains(DebugFlags::COLLECTABLE) {
         unreachable.for_each(|links| {
             // SAFETY: a live object of the list.
@@ -400,19 +393,25 @@ pub(crate) fn collect_region(
         delete::save_garbage(unreachable, old, survivor_generation);
         (0, None)
     } else {
-        // A finalizer may have made weak references with callbacks to the
-        // garbage.
-        if deduced.needs_weak_callbacks || ran_finalizers || !garbage_weak_refs.is_empty() {
-            if let Some(payload) = weakrefs::clear_weakrefs(unreachable, garbage_weak_refs) {
-                panic.get_or_insert(payload);
-            }
+        // 4. The weak callbacks of the garbage wait until it is deleted,
+        //    with those of whatever dies meanwhile; a `WeakRef` that was
+        //    part of the garbage cancels its own as it goes. (A finalizer
+        //    may have made weak references with callbacks to the garbage.)
+        let deferring = weakrefs::DeferCallbacks::start();
+        if deduced.needs_weak_callbacks || ran_finalizers {
+            weakrefs::handle_weakrefs(unreachable);
         }
-        delete::delete_garbage(
+        // 5.
+        let deleted = delete::delete_garbage(
             heap,
             unreachable,
             debug.contains(DebugFlags::UNCOLLECTABLE),
             &mut deduced.lookahead,
-        )
+        );
+        if let Some(payload) = deferring.run() {
+            panic.get_or_insert(payload);
+        }
+        deleted
     };
     if let Some(payload) = delete_panic {
         panic.get_or_insert(payload);

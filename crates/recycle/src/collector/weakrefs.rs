@@ -1,53 +1,58 @@
-//! `clear_weakrefs`: the weak references of the garbage (CPython's
-//! `handle_weakrefs`).
+//! `handle_weakrefs`: the weak callbacks of the garbage (CPython's name).
 
-use core::ptr::NonNull;
-
-use crate::header::GcHeader;
 use crate::weakref;
 
 use super::PanicPayload;
 use super::list::{GcList, object_header};
 
-/// Called once the garbage is final (finalizers have run and resurrection
-/// is settled), before any of it is deleted:
+/// Takes the weak callbacks registered on the garbage out of the registry,
+/// to run once the garbage is deleted ([`DeferCallbacks`] is on).
 ///
-/// 1. every callback-bearing `WeakRef` that the garbage owns
-///    (`garbage_weak_refs`, by key and referent) is cleared: its callback
-///    will never run, even if its referent dies by counting while the
-///    garbage is deleted (CPython clears every weak reference in the trash
-///    first: bpo-38006);
-/// 2. the weak callbacks registered on the garbage run, newest first per
-///    object (their `WeakRef`s are alive: the garbage's own were cleared in
-///    step 1);
-/// 3. the cleared callbacks are dropped.
+/// Why after: a `WeakRef` that is itself part of the garbage must never
+/// call back (CPython's rule, and bpo-38006 for a referent that dies by
+/// counting while the garbage is deleted). The collector does not know
+/// where every `WeakRef` lives (one in an untrusted value or a skipped field
+/// is invisible to it), but each such `WeakRef` is dropped by the deletion,
+/// and its drop cancels its callback wherever it waits. What is left when
+/// the deletion is over belongs to `WeakRef`s that outlive the garbage.
 ///
-/// Returns the first panic of a callback (or of a callback's `Drop`).
-///
-/// Contracts: on entry the objects of `unreachable` are held, condemned
-/// (`upgrade` gives `None`), intact and in the list; so they are on exit.
-/// Only keys are used: no pointer to an owner is read, and referents are
-/// registry keys, never dereferenced.
-pub(crate) fn clear_weakrefs(
-    unreachable: &GcList,
-    garbage_weak_refs: Vec<(u64, NonNull<GcHeader>)>,
-) -> Option<PanicPayload> {
-    let cleared: Vec<_> = garbage_weak_refs
-        .into_iter()
-        .filter_map(|(key, referent)| weakref::cancel(referent, key))
-        .collect();
-    let mut due = Vec::new();
+/// Contracts: on entry the objects of `unreachable` are final garbage,
+/// held, condemned (`upgrade` gives `None`) and intact; so they are on exit.
+/// Runs no user code.
+pub(crate) fn handle_weakrefs(unreachable: &GcList) {
     unreachable.for_each(|links| {
         // SAFETY: a live, held object of the list.
         let header = unsafe { object_header(links) };
         // SAFETY: as above.
         if unsafe { header.as_ref() }.has_weak_callbacks() {
-            due.extend(weakref::take_callbacks(header));
+            let due = weakref::take_callbacks(header);
+            debug_assert!(due.is_empty(), "deferred while deleting");
         }
     });
-    // Run outside the walk: callbacks may allocate and drop (not the held
-    // garbage, which stays put).
-    let first_panic = weakref::run_callbacks(due);
-    let drop_panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(cleared))).err();
-    first_panic.or(drop_panic)
+}
+
+/// While alive, weak callbacks that fall due wait (see [`handle_weakrefs`]);
+/// [`DeferCallbacks::run`] ends that and runs them. Dropped without `run`
+/// (a panic unwinds), it only ends the deferral: the callbacks left wait
+/// for the end of the next deletion.
+pub(crate) struct DeferCallbacks(());
+
+impl DeferCallbacks {
+    pub(crate) fn start() -> DeferCallbacks {
+        weakref::defer_during_deletion(true);
+        DeferCallbacks(())
+    }
+
+    /// Ends the deferral and runs what is due, newest first per object,
+    /// objects in the order they died. Returns the first panic.
+    pub(crate) fn run(self) -> Option<PanicPayload> {
+        drop(self);
+        weakref::run_callbacks(weakref::take_pending())
+    }
+}
+
+impl Drop for DeferCallbacks {
+    fn drop(&mut self) {
+        weakref::defer_during_deletion(false);
+    }
 }

@@ -105,10 +105,11 @@ impl<T: ?Sized> WeakRef<T> {
         };
         REGISTRY
             .try_with(|r| {
-                r.borrow()
-                    .by_referent
-                    .get(&referent)
-                    .is_some_and(|entries| entries.iter().any(|(k, _)| *k == self.key))
+                let r = r.borrow();
+                r.pending.contains_key(&self.key)
+                    || r.by_referent
+                        .get(&referent)
+                        .is_some_and(|entries| entries.iter().any(|(k, _)| *k == self.key))
             })
             .unwrap_or(false)
     }
@@ -133,8 +134,13 @@ pub(crate) fn cancel(referent: NonNull<GcHeader>, key: u64) -> Option<Box<dyn Fn
     REGISTRY
         .try_with(|r| {
             let mut r = r.borrow_mut();
-            let entries = r.by_referent.get_mut(&referent)?;
-            let index = entries.iter().position(|(k, _)| *k == key)?;
+            let Some(entries) = r.by_referent.get_mut(&referent) else {
+                // Due, and waiting for a deletion to end?
+                return r.pending.remove(&key);
+            };
+            let Some(index) = entries.iter().position(|(k, _)| *k == key) else {
+                return r.pending.remove(&key);
+            };
             let (_, callback) = entries.remove(index);
             if entries.is_empty() {
                 r.by_referent.remove(&referent);
@@ -151,18 +157,15 @@ impl<T: ?Sized> fmt::Debug for WeakRef<T> {
     }
 }
 
-/// A `WeakRef` reports itself, so that the collector knows which callbacks
-/// belong to handles inside garbage (those are not called). It counts as
-/// possibly holding a `Gc` so that its owner is tracked.
+/// A `WeakRef` owns no strong handle: it reports nothing. (The collector
+/// does not need to know where `WeakRef`s live: the callbacks of a garbage
+/// set wait until the set is deleted, and those whose `WeakRef` was part of
+/// it are cancelled by its drop; see `collector::weakrefs`.) It counts as
+/// possibly holding a `Gc`, like any type not known to hold none.
 impl<T: ?Sized> Trace for WeakRef<T> {
-    // SAFETY: `trace` reports no strong handle (`visit_weak_ref` subtracts
-    // nothing).
+    // SAFETY: `trace` reports nothing.
     const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });
-    fn trace(&self, tracer: &mut Tracer) {
-        if let Some(referent) = self.weak.header_ptr() {
-            tracer.visit_weak_ref(self.key, referent);
-        }
-    }
+    fn trace(&self, _: &mut Tracer) {}
 }
 
 /// A registered callback and the key of the `WeakRef` it belongs to.
@@ -172,25 +175,77 @@ struct Registry {
     next_key: u64,
     /// Callbacks by referent, oldest first.
     by_referent: HashMap<NonNull<GcHeader>, Vec<Entry>>,
+    /// While the collector deletes a garbage set (`deferring`): the
+    /// callbacks of objects that died, by key, in the order they are due.
+    /// Their `WeakRef`s can still cancel them (a `WeakRef` that was part of
+    /// the garbage is dropped by the deletion, and its callback never runs).
+    pending: HashMap<u64, Box<dyn FnOnce()>>,
+    pending_order: Vec<u64>,
+    deferring: bool,
 }
 
 thread_local! {
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry {
         next_key: 0,
         by_referent: HashMap::new(),
+        pending: HashMap::new(),
+        pending_order: Vec::new(),
+        deferring: false,
     });
 }
 
 /// The callbacks registered on `referent`, newest first, removed from the
-/// registry (so each runs at most once).
+/// registry (so each runs at most once). While the collector deletes a
+/// garbage set, they wait instead (see [`defer_during_deletion`]) and this
+/// returns nothing.
 pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Vec<Entry> {
-    let mut entries = REGISTRY
-        .try_with(|r| r.borrow_mut().by_referent.remove(&referent))
-        .ok()
-        .flatten()
+    let entries = REGISTRY
+        .try_with(|r| {
+            let mut r = r.borrow_mut();
+            let mut entries = r.by_referent.remove(&referent).unwrap_or_default();
+            entries.reverse();
+            if r.deferring {
+                let r = &mut *r;
+                for (key, callback) in entries.drain(..) {
+                    r.pending_order.push(key);
+                    r.pending.insert(key, callback);
+                }
+            }
+            entries
+        })
         .unwrap_or_default();
-    entries.reverse();
     entries
+}
+
+/// Starts (`true`) or ends a deletion of garbage: in between, the callbacks
+/// of objects that die wait, cancellable by their `WeakRef`s, and
+/// [`run_pending`] runs what is left of them once the deletion is over.
+///
+/// A `WeakRef` inside the garbage may be invisible to the collector (in an
+/// untrusted value, or a skipped field); this is how its callback still
+/// never runs (CPython's rule: a weak reference that is itself garbage does
+/// not call back, bpo-38006), even when its referent dies by counting
+/// while the garbage is deleted.
+pub(crate) fn defer_during_deletion(on: bool) {
+    let _ = REGISTRY.try_with(|r| r.borrow_mut().deferring = on);
+}
+
+/// The callbacks deferred during a deletion that no `WeakRef` cancelled,
+/// in the order they became due.
+pub(crate) fn take_pending() -> Vec<Entry> {
+    REGISTRY
+        .try_with(|r| {
+            let mut r = r.borrow_mut();
+            let order = core::mem::take(&mut r.pending_order);
+            let mut due = Vec::new();
+            for key in order {
+                if let Some(callback) = r.pending.remove(&key) {
+                    due.push((key, callback));
+                }
+            }
+            due
+        })
+        .unwrap_or_default()
 }
 
 /// Runs callbacks in order, catching panics; returns the first panic.

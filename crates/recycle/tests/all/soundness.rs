@@ -290,6 +290,60 @@ fn a_garbage_weakref_never_fires_even_if_its_referent_dies_by_counting() {
 }
 
 #[test]
+fn a_garbage_weakref_the_collector_cannot_see_never_fires_either() {
+    /// Untrusted: the collector never looks inside.
+    struct Opaque {
+        y: RefCell<Option<Gc<Z2>>>,
+        wr: RefCell<Option<WeakRef<Z2>>>,
+    }
+    impl Trace for Opaque {
+        fn trace(&self, _: &mut Tracer) {}
+    }
+    #[derive(Trace)]
+    struct A2 {
+        me: RefCell<Option<Gc<A2>>>,
+        opaque: Gc<Opaque>,
+        // Skipped: invisible too.
+        #[trace(skip)]
+        skipped: RefCell<Option<WeakRef<Z2>>>,
+    }
+    #[derive(Trace)]
+    struct Z2 {
+        me: RefCell<Option<Gc<Z2>>>,
+    }
+    let ran = Rc::new(Cell::new(0));
+    let z = Gc::new(Z2 {
+        me: RefCell::new(None),
+    });
+    let z_garbage = Gc::new(Z2 {
+        me: RefCell::new(None),
+    });
+    let (f1, f2, f3) = (ran.clone(), ran.clone(), ran.clone());
+    let a = Gc::new(A2 {
+        me: RefCell::new(None),
+        opaque: Gc::new(Opaque {
+            // The last handle to `z`, which dies by counting during deletion.
+            y: RefCell::new(Some(z.clone())),
+            wr: RefCell::new(Some(Gc::downgrade_with_callback(&z, move || {
+                f1.set(f1.get() + 1)
+            }))),
+        }),
+        skipped: RefCell::new(Some(Gc::downgrade_with_callback(&z_garbage, move || {
+            f2.set(f2.get() + 1)
+        }))),
+    });
+    // A live WeakRef to the garbage still calls back, after the deletion.
+    let live = Gc::downgrade_with_callback(&z_garbage, move || f3.set(f3.get() + 100));
+    *z_garbage.me.borrow_mut() = Some(z_garbage.clone());
+    *a.me.borrow_mut() = Some(a.clone());
+    *a.opaque.y.borrow_mut() = Some(z.clone());
+    drop((a, z, z_garbage));
+    assert_eq!(gc::collect(), 3, "a, its opaque value, and z_garbage");
+    assert_eq!(ran.get(), 100, "only the live WeakRef called back");
+    assert!(!live.callback_pending());
+}
+
+#[test]
 fn finalizers_making_finalizable_objects_cannot_nest_without_bound() {
     #[derive(Trace)]
     #[trace(finalize)]
@@ -471,19 +525,19 @@ fn cycles_alive_at_thread_exit_are_collected_with_their_finalizers() {
         };
         gc::disable(); // nothing collects before the thread exits
         drop(ring(4)); // garbage: collected by the exit guard
-        EARLY.with(|e| *e.borrow_mut() = Some(ring(3))); // alive until its TLS goes
+        // A chain kept until its thread-local goes, after the guard: freed
+        // by counting then.
+        let chain = ring(3);
+        drop(chain.next.borrow_mut().take());
+        EARLY.with(|e| *e.borrow_mut() = Some(chain));
     })
     .join()
     .expect("no abort, no panic at thread exit");
-    assert_eq!(
-        finalized.load(Ordering::Relaxed),
-        4,
-        "the garbage ring's finalizers ran"
-    );
+    assert_eq!(finalized.load(Ordering::Relaxed), 7, "every finalizer ran");
     assert_eq!(
         dropped.load(Ordering::Relaxed),
-        4,
-        "and its values were dropped"
+        7,
+        "and every value was dropped"
     );
 }
 

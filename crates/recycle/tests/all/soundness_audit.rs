@@ -71,6 +71,7 @@ fn derive_self_mention_does_not_launder_trust() {
         me: RefCell::new(None),
     });
     *h.me.borrow_mut() = Some(h.clone());
+    let weak_h = Gc::downgrade(&h);
     drop(h);
     let r: &Victim = &x; // a borrow held across the collection
     assert_eq!(
@@ -80,6 +81,9 @@ fn derive_self_mention_does_not_launder_trust() {
     );
     assert_eq!(r.name, "alive");
     assert!(Gc::try_deref(&x).is_some());
+    // Untrusted, so never collected: broken by hand.
+    drop(weak_h.upgrade().unwrap().me.borrow_mut().take());
+    assert!(weak_h.upgrade().is_none());
 }
 
 thread_local! {
@@ -122,6 +126,7 @@ fn untrusted_trace_never_runs_while_the_collector_counts() {
         me: RefCell::new(None),
     });
     *a.me.borrow_mut() = Some(a.clone());
+    let weak_a = Gc::downgrade(&a);
     drop(x);
     for f in &fillers {
         drop(f.clone());
@@ -137,6 +142,8 @@ fn untrusted_trace_never_runs_while_the_collector_counts() {
         "xxxx"
     );
     drop((u, fillers));
+    drop(weak_a.upgrade().unwrap().me.borrow_mut().take());
+    assert!(weak_x.upgrade().is_none());
 }
 
 /// Untrusted; owns a handle to `A`, borrows A's `RefCell` in `trace`.
@@ -217,11 +224,11 @@ impl Drop for Node {
         if let Some(n) = self.next.borrow().as_ref() {
             let reachable = Gc::try_deref(n).is_some();
             self.seen.borrow_mut().push(reachable);
-            // A handle cloned and leaked during deletion keeps the memory,
+            // A handle cloned and kept during deletion keeps the memory,
             // never the value.
-            let leaked: &'static Gc<Node> = Box::leak(Box::new(n.clone()));
+            KEPT_NODES.with(|k| k.borrow_mut().push(n.clone()));
             if reachable {
-                STASH_NODE.with(|s| s.set(Some(&**leaked)));
+                STASH_NODE.with(|s| s.set(Some(&**Box::leak(Box::new(n.clone())))));
             }
         }
     }
@@ -229,6 +236,7 @@ impl Drop for Node {
 
 thread_local! {
     static STASH_NODE: Cell<Option<&'static Node>> = const { Cell::new(None) };
+    static KEPT_NODES: RefCell<Vec<Gc<Node>>> = const { RefCell::new(Vec::new()) };
 }
 
 #[test]
@@ -252,6 +260,14 @@ fn no_garbage_value_is_reachable_from_deletion_on() {
         "neither neighbour was reachable"
     );
     assert!(STASH_NODE.with(Cell::get).is_none());
+    let kept = KEPT_NODES.with(|k| std::mem::take(&mut *k.borrow_mut()));
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept.iter().all(|n| Gc::try_deref(n).is_none()),
+        "kept: memory, not values"
+    );
+    assert!(catch_unwind(AssertUnwindSafe(|| kept[0].name.len())).is_err());
+    drop(kept);
     assert_eq!(gc::collect(), 0);
 }
 
