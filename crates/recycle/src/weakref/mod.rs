@@ -199,7 +199,7 @@ thread_local! {
 /// garbage set, they wait instead (see [`defer_during_deletion`]) and this
 /// returns nothing.
 pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Vec<Entry> {
-    let entries = REGISTRY
+    REGISTRY
         .try_with(|r| {
             let mut r = r.borrow_mut();
             let mut entries = r.by_referent.remove(&referent).unwrap_or_default();
@@ -213,8 +213,7 @@ pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Vec<Entry> {
             }
             entries
         })
-        .unwrap_or_default();
-    entries
+        .unwrap_or_default()
 }
 
 /// Starts (`true`) or ends a deletion of garbage: in between, the callbacks
