@@ -32,9 +32,11 @@ pub use maps::{WeakKeyMap, WeakSet, WeakValueMap};
 /// first. By then [`WeakRef::upgrade`] returns `None`.
 ///
 /// The callback belongs to this handle: dropping the `WeakRef` before its
-/// referent dies cancels it. In particular, as in CPython, during a
+/// callback runs cancels it. In particular, as in CPython, during a
 /// collection a callback runs only if its `WeakRef` is not itself part of
-/// the garbage (a `WeakRef` inside a garbage value dies with it).
+/// the garbage (a `WeakRef` inside a garbage value dies with it): the
+/// callbacks of a garbage set, and of whatever dies while it is deleted,
+/// run once its values are dropped.
 ///
 /// A callback may allocate, drop handles and call `gc::collect()` (which
 /// returns 0 while a collection runs). A panic in it is caught; the other
