@@ -367,6 +367,9 @@ fn finalizers_making_finalizable_objects_cannot_nest_without_bound() {
             left: Cell::new(depth),
         }));
         // Weak callbacks that make and drop watched objects, likewise.
+        thread_local! {
+            static WATCHES: RefCell<Vec<WeakRef<usize>>> = const { RefCell::new(Vec::new()) };
+        }
         fn watched(left: usize) {
             let o = Gc::new(left);
             let w = Gc::downgrade_with_callback(&o, move || {
@@ -374,9 +377,11 @@ fn finalizers_making_finalizable_objects_cannot_nest_without_bound() {
                     watched(left - 1);
                 }
             });
-            std::mem::forget(w);
+            WATCHES.with(|ws| ws.borrow_mut().push(w));
         }
         watched(depth);
+        assert_eq!(WATCHES.with(|ws| ws.borrow().len()), depth + 1);
+        WATCHES.with(|ws| ws.borrow_mut().clear());
     });
 }
 
