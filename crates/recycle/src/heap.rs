@@ -52,7 +52,7 @@ pub(crate) struct Heap {
     /// Some object was flagged `NEW` (allocated while `collecting`).
     pub(crate) allocated_while_collecting: Cell<bool>,
     /// `gc::freeze`/`gc::unfreeze` asked for while a collection ran: done
-    /// when it ends (see `collector::introspect::Deferred`).
+    /// when it ends (see `collector::introspect::run_deferred_requests`).
     pub(crate) deferred_request: Cell<u8>,
     /// How deep destructions are nested right now (the trashcan's counter).
     pub(crate) destroy_depth: Cell<u32>,
@@ -160,7 +160,7 @@ pub(crate) fn register_thread_exit() {
 /// finalizers and `Drop`s, as CPython collects at interpreter shutdown),
 /// then gives the empty arenas back. Objects that thread-locals destroyed
 /// after this one still hold are freed as their handles go; cycles among
-/// them stay (see "Thread exit" in the internals).
+/// them stay (see invariant 6 in the internals).
 struct ThreadExit;
 
 impl Drop for ThreadExit {

@@ -155,9 +155,9 @@ impl<T: ?Sized> Trust<T> {
     ///
     /// `T`'s `trace`, whenever the collector calls it:
     ///
-    /// - reports only `Gc` handles and [`WeakRef`](crate::WeakRef)s that
-    ///   the value owns (that are dropped when the value is dropped), each
-    ///   at most once (reporting fewer is fine);
+    /// - reports only `Gc` handles that the value owns (that are dropped
+    ///   when the value is dropped), each at most once (reporting fewer is
+    ///   fine);
     /// - does nothing else the program could observe: it creates, clones,
     ///   drops and upgrades no handle, borrows no `RefCell` mutably, and
     ///   calls no function of this crate but `trace` and
@@ -185,14 +185,17 @@ impl<T: ?Sized> fmt::Debug for Trust<T> {
     }
 }
 
-/// `Some` promise for `T` if `trusted`: for recycle's own impls, each of
-/// which reports exactly the handles of the parts it traces, so that it is
-/// trusted exactly when they all are.
-pub(crate) const fn trusted_if<T: ?Sized>(trusted: bool) -> Option<Trust<T>> {
+/// `Some` promise for `T` if `trusted`, for recycle's own impls.
+///
+/// # Safety
+///
+/// - If `trusted`, `T`'s `trace` keeps the promise of
+///   [`Trust::new_unchecked`]: it calls, each at most once, the `trace` of
+///   parts its value owns whose types are all trusted, and does nothing
+///   else (or reports nothing at all).
+pub(crate) const unsafe fn trusted_if<T: ?Sized>(trusted: bool) -> Option<Trust<T>> {
     if trusted {
-        // SAFETY: only called by this crate's impls, with `trusted` true
-        // when every part their `trace` calls is trusted, and those impls
-        // do nothing but call them (each once) or report nothing.
+        // SAFETY: per the contract.
         Some(unsafe { Trust::new_unchecked() })
     } else {
         None

@@ -12,7 +12,8 @@ macro_rules! leaf_trace {
     ($($t:ty),* $(,)?) => {$(
         impl Trace for $t {
             const MAY_CONTAIN_GC: bool = false;
-            const TRUSTED: Option<Trust<Self>> = trusted_if(true);
+            // SAFETY: `trace` below reports nothing.
+            const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(true) };
             #[inline(always)]
             fn trace(&self, _: &mut Tracer) {}
         }
@@ -51,20 +52,24 @@ leaf_trace!(
 impl<T: ?Sized> Trace for &'static T {
     /// A shared `'static` reference is owned by nobody: nothing to report.
     const MAY_CONTAIN_GC: bool = false;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(true);
+    // SAFETY: `trace` below reports nothing.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(true) };
     fn trace(&self, _: &mut Tracer) {}
 }
 
 impl<T: ?Sized> Trace for PhantomData<T> {
     const MAY_CONTAIN_GC: bool = false;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(true);
+    // SAFETY: `trace` below reports nothing.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(true) };
     fn trace(&self, _: &mut Tracer) {}
 }
 
 impl<T: Trace + ?Sized> Trace for Box<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         let value: &T = self;
@@ -78,7 +83,9 @@ impl<T: Trace + ?Sized> Trace for Box<T> {
 impl<T: Trace> Trace for Option<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         if let Some(v) = self {
@@ -90,7 +97,10 @@ impl<T: Trace> Trace for Option<T> {
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC || E::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES && E::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some() && E::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> =
+        unsafe { trusted_if(T::TRUSTED.is_some() && E::TRUSTED.is_some()) };
     fn trace(&self, tracer: &mut Tracer) {
         match self {
             Ok(v) => v.trace(tracer),
@@ -105,7 +115,9 @@ macro_rules! seq_trace {
         impl<$t: Trace> Trace for $name<$t> {
             const MAY_CONTAIN_GC: bool = $t::MAY_CONTAIN_GC;
             const FIXED_EDGES: bool = $t::FIXED_EDGES;
-            const TRUSTED: Option<Trust<Self>> = trusted_if($t::TRUSTED.is_some());
+            // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+            // nothing else; trusted only if every part's type is.
+            const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if($t::TRUSTED.is_some()) };
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 for v in self {
@@ -119,7 +131,9 @@ macro_rules! seq_trace {
 impl<T: Trace> Trace for Vec<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         if tracer.prefetched_buffer(self.as_ptr().cast(), size_of_val(self.as_slice())) {
@@ -134,7 +148,9 @@ impl<T: Trace> Trace for Vec<T> {
 impl<T: Trace> Trace for VecDeque<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         let (front, back) = self.as_slices();
@@ -154,7 +170,9 @@ seq_trace!(LinkedList<T>, BinaryHeap<T>, BTreeSet<T>);
 impl<T: Trace> Trace for [T] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         for v in self {
@@ -166,7 +184,9 @@ impl<T: Trace> Trace for [T] {
 impl<T: Trace, const N: usize> Trace for [T; N] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         self.as_slice().trace(tracer)
@@ -176,7 +196,9 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
 impl<T: Trace, S> Trace for HashSet<T, S> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = T::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     fn trace(&self, tracer: &mut Tracer) {
         for v in self {
             v.trace(tracer);
@@ -187,7 +209,10 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
 impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = K::FIXED_EDGES && V::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(K::TRUSTED.is_some() && V::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> =
+        unsafe { trusted_if(K::TRUSTED.is_some() && V::TRUSTED.is_some()) };
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -199,7 +224,10 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
 impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
     const FIXED_EDGES: bool = K::FIXED_EDGES && V::FIXED_EDGES;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(K::TRUSTED.is_some() && V::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> =
+        unsafe { trusted_if(K::TRUSTED.is_some() && V::TRUSTED.is_some()) };
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -212,7 +240,8 @@ impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
 /// (`Gc` is not `Copy`), so there is never anything to report.
 impl<T: Copy + Trace> Trace for Cell<T> {
     const MAY_CONTAIN_GC: bool = false;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(true);
+    // SAFETY: `trace` below reports nothing.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(true) };
     fn trace(&self, _: &mut Tracer) {}
 }
 
@@ -222,7 +251,9 @@ impl<T: Copy + Trace> Trace for Cell<T> {
 /// may hold a `Gc`).
 impl<T: Trace + ?Sized> Trace for RefCell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
-    const TRUSTED: Option<Trust<Self>> = trusted_if(T::TRUSTED.is_some());
+    // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+    // nothing else; trusted only if every part's type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(T::TRUSTED.is_some()) };
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         match self.try_borrow() {
@@ -238,8 +269,10 @@ macro_rules! tuple_trace {
         impl<$($t: Trace),+> Trace for ($($t,)+) {
             const MAY_CONTAIN_GC: bool = false $(|| $t::MAY_CONTAIN_GC)+;
             const FIXED_EDGES: bool = true $(&& $t::FIXED_EDGES)+;
+            // SAFETY: `trace` below calls the `trace` of each field once,
+            // and nothing else; trusted only if every field's type is.
             const TRUSTED: Option<Trust<Self>> =
-                trusted_if(true $(&& $t::TRUSTED.is_some())+);
+                unsafe { trusted_if(true $(&& $t::TRUSTED.is_some())+) };
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 $(self.$n.trace(tracer);)+
