@@ -47,10 +47,10 @@ thread_local! {
 
 pub(crate) fn save(object: GcAny) {
     // After the thread's `gc.garbage` is gone (thread exit), the object is
-    // dropped instead: it is left for a later collection.
+    // kept alive all the same (its handle is leaked), as SAVEALL promises.
     let mut object = Some(object);
     let _ = GARBAGE.try_with(|g| g.borrow_mut().extend(object.take()));
-    drop(object);
+    core::mem::forget(object);
 }
 
 pub(crate) fn garbage() -> Vec<GcAny> {

@@ -84,6 +84,12 @@ pub(crate) fn delete_garbage(
         }
         // SAFETY: the hold keeps the object allocated.
         let h = unsafe { header.as_ref() };
+        if h.has_weak_callbacks() {
+            // `handle_weakrefs` took them all; should any be left, they
+            // must not outlive the object in a registry keyed by its
+            // address: they wait with the others (deferring is on).
+            drop(crate::weakref::take_callbacks(header));
+        }
         if h.strong() == 1 {
             h.set_strong(0);
             // SAFETY: only the hold was left: no strong handle remains, the
