@@ -64,8 +64,14 @@ pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>
         // trashcan, not safety.) User code that runs first (a finalizer, a
         // callback) can make and drop more such objects, so those go
         // through the count of nested destructions below.
-        // SAFETY: forwarded contract.
-        unsafe { destroy_now_with::<O>(header) };
+        let release = ReleaseWeak::<O>(header, core::marker::PhantomData);
+        if !h.is_dead() {
+            // SAFETY: strong == 0, so no handle (hence no reference) reaches
+            // the value, and it is initialized (not dead). It is untracked
+            // (it cannot hold a `Gc`), so in no list.
+            unsafe { O::drop_value(header) }
+        }
+        drop(release);
         return;
     }
     with_heap(|heap| {
@@ -233,14 +239,6 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
         None
     };
     let finalizer_panic = finalizer_panic.or(callback_panic);
-    /// Releases the implicit weak handle on scope exit, also when unwinding.
-    struct ReleaseWeak<O: Ops>(NonNull<GcHeader>, core::marker::PhantomData<O>);
-    impl<O: Ops> Drop for ReleaseWeak<O> {
-        fn drop(&mut self) {
-            // SAFETY: the object's strong handles are gone and its value dropped.
-            unsafe { release_implicit_weak_with::<O>(self.0) }
-        }
-    }
     let release = ReleaseWeak::<O>(header, core::marker::PhantomData);
     if !h.is_dead() {
         // SAFETY: strong == 0, so no handle (hence no reference) reaches the
@@ -252,6 +250,20 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
         resume_or_report(payload, "a finalizer or weak callback");
     }
     Destroyed::Gone { tracked, epoch }
+}
+
+/// Releases the implicit weak handle of an object whose value is being
+/// dropped, on scope exit, also when the value's `Drop` unwinds.
+struct ReleaseWeak<O: Ops>(NonNull<GcHeader>, core::marker::PhantomData<O>);
+
+impl<O: Ops> Drop for ReleaseWeak<O> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: built only once the object's strong handles are gone and
+        // it is out of every list; its value is dropped by the time this
+        // runs.
+        unsafe { release_implicit_weak_with::<O>(self.0) }
+    }
 }
 
 /// What became of an object whose finalizer was due.
