@@ -214,7 +214,8 @@ pub fn remove_callback(id: CallbackId) -> bool {
 ///
 /// Objects whose type can never hold a `Gc` (`Gc<String>`, `Gc<u64>`, …) are
 /// not: the collector never looks at them. Neither is a value the collector
-/// has already destroyed.
+/// has already destroyed, nor one whose value [`Gc::get_mut`] lent out,
+/// until it comes back (see there).
 ///
 /// ```
 /// use std::cell::RefCell;
