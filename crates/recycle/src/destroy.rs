@@ -13,12 +13,13 @@
 use core::ptr::NonNull;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::collector::PanicPayload;
 use crate::collector::list::unlink;
 use crate::gc_box::deallocate;
 use crate::header::{GcHeader, links_of};
 use crate::heap::{Heap, with_heap};
 use crate::trace::Trace;
-use crate::unraisable::resume_or_report;
+use crate::unraisable::{keep_first, resume_or_report};
 use crate::weakref;
 
 /// Nested destructions allowed before the trashcan takes over. CPython uses
@@ -65,13 +66,17 @@ pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>
         // callback) can make and drop more such objects, so those go
         // through the count of nested destructions below.
         let release = ReleaseWeak::<O>(header, core::marker::PhantomData);
+        let mut panic = None;
         if !h.is_dead() {
             // SAFETY: strong == 0, so no handle (hence no reference) reaches
             // the value, and it is initialized (not dead). It is untracked
             // (it cannot hold a `Gc`), so in no list.
-            unsafe { O::drop_value(header) }
+            unsafe { drop_value_keeping::<O>(header, &mut panic) }
         }
         drop(release);
+        if let Some(payload) = panic {
+            resume_or_report(payload, "a Drop");
+        }
         return;
     }
     with_heap(|heap| {
@@ -139,7 +144,7 @@ fn empty_trashcan(heap: &Heap) {
             }) => heap.counters.note_destruction(epoch),
             Ok(Destroyed::Gone { tracked: false, .. } | Destroyed::Resurrected) => {}
             Err(payload) => {
-                first_panic.get_or_insert(payload);
+                keep_first(&mut first_panic, payload);
             }
         }
     }
@@ -233,23 +238,48 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
     // Weak callbacks: after the finalizer, once the object is out of every
     // list (a collection run by a callback cannot see it), before the value
     // goes. `Weak::upgrade` already returns `None` (strong is 0).
-    let callback_panic = if h.has_weak_callbacks() {
-        weakref::run_callbacks(weakref::take_callbacks(header))
-    } else {
-        None
-    };
-    let finalizer_panic = finalizer_panic.or(callback_panic);
+    let mut panic = finalizer_panic;
+    if h.has_weak_callbacks()
+        && let Some(payload) = weakref::run_callbacks(weakref::take_callbacks(header))
+    {
+        keep_first(&mut panic, payload);
+    }
     let release = ReleaseWeak::<O>(header, core::marker::PhantomData);
     if !h.is_dead() {
         // SAFETY: strong == 0, so no handle (hence no reference) reaches the
         // value, and it is initialized (not dead).
-        unsafe { O::drop_value(header) }
+        unsafe { drop_value_keeping::<O>(header, &mut panic) }
     }
     drop(release);
-    if let Some(payload) = finalizer_panic {
-        resume_or_report(payload, "a finalizer or weak callback");
+    if let Some(payload) = panic {
+        resume_or_report(payload, "a finalizer, weak callback or Drop");
     }
     Destroyed::Gone { tracked, epoch }
+}
+
+/// Drops the value. If a panic is pending already (`pending`, or the thread
+/// is unwinding), a panic of the value's `Drop` is caught and kept with it
+/// (see [`keep_first`]) rather than let out: escaping then would abort the
+/// process. Otherwise it unwinds as any `Drop`'s.
+///
+/// # Safety
+///
+/// - As `Ops::drop_value`.
+#[inline(always)]
+unsafe fn drop_value_keeping<O: Ops>(
+    header: NonNull<GcHeader>,
+    pending: &mut Option<PanicPayload>,
+) {
+    if pending.is_none() && !std::thread::panicking() {
+        // SAFETY: forwarded contract.
+        unsafe { O::drop_value(header) }
+    } else {
+        // SAFETY: forwarded contract.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { O::drop_value(header) }));
+        if let Err(payload) = result {
+            keep_first(pending, payload);
+        }
+    }
 }
 
 /// Releases the implicit weak handle of an object whose value is being

@@ -192,7 +192,7 @@ impl<T: Trace + 'static> Gc<T> {
             // Strong is 0: the callbacks cannot reach the value.
             let callbacks = crate::weakref::take_callbacks(header);
             if let Some(payload) = crate::weakref::run_callbacks(callbacks) {
-                panic.get_or_insert(payload);
+                crate::unraisable::keep_first(&mut panic, payload);
             }
         }
         // SAFETY: the value is initialized and, with strong now 0, no handle

@@ -57,7 +57,8 @@
 //!  bit 5  UNREACHABLE       in the tentatively unreachable list (move_unreachable)
 //!  bit 6  KEEP_ALIVE        trace asked for it, or the edges reported to it exceed
 //!                           its strong count: never garbage in this collection
-//!  bit 7  (free)
+//!  bit 7  DETACHED          lent out by `Gc::get_mut`: in no list until a handle
+//!                           drop or a collection brings it back
 //!  bit 8  FROZEN            in the permanent generation (`gc::freeze`)
 //!  bit 9  CYCLE_SCANNED     an old object whose gc_refs belong to the running
 //!                           incremental cycle (`collector::incremental`)
@@ -114,6 +115,7 @@ const NEW: usize = 1 << 10;
 const DECREMENTED: usize = 1 << 11;
 const CYCLE_MARKED: usize = 1 << 12;
 const CYCLE_TENTATIVE: usize = 1 << 13;
+const DETACHED: usize = 1 << 7;
 /// The bits of `gc_state` that belong to the object rather than to the
 /// collector: every write of the collector's bits keeps them.
 const OBJECT_BITS: usize = HEADER_FLAGS | TYPED_POOL;
@@ -480,12 +482,20 @@ impl GcLinks {
         self.state() & FROZEN != 0
     }
 
+    /// Was this object detached by `Gc::get_mut` (see [`detach`]), and not
+    /// brought back yet? (Not every unlinked object with handles is: one
+    /// whose finalizer runs from the trashcan is in no list either.)
+    #[inline(always)]
+    pub(crate) fn is_detached(&self) -> bool {
+        self.state() & DETACHED != 0
+    }
+
     /// A detached object (see [`detach`]) joins the set being collected:
     /// its state becomes that of a member allocated in `epoch` (the
     /// reporting member's, so that it moves where that one does) on which
     /// `update_refs` ran.
     pub(crate) fn adopt(&self, epoch: u32, strong: u32) {
-        debug_assert!(!self.is_linked() && epoch < EPOCH_LIMIT);
+        debug_assert!(!self.is_linked() && self.is_detached() && epoch < EPOCH_LIMIT);
         let kept = self.state() & OBJECT_BITS;
         self.set_state(
             ((strong as usize) << REFS_SHIFT)
@@ -701,7 +711,7 @@ pub(crate) unsafe fn detach(links: NonNull<GcLinks>, epoch: u32) {
     unsafe {
         let l = links.as_ref();
         debug_assert!(!l.is_linked() && epoch < EPOCH_LIMIT);
-        l.set_state((l.state() & OBJECT_BITS) | ((epoch as usize) << EPOCH_SHIFT));
+        l.set_state((l.state() & OBJECT_BITS) | DETACHED | ((epoch as usize) << EPOCH_SHIFT));
         header_of(links)
             .as_ref()
             .set_age_class(AgeClass::MaybeYoung);

@@ -293,12 +293,13 @@ pub(crate) enum TraceAction {
     /// in `first_epoch` or later, or only objects already marked when
     /// `None`) is an internal reference. With `gather`, an object first
     /// reached this way moves to `walk` (the list the walk goes through).
-    /// A detached object (see `Gc::get_mut`) reported here joins the set,
-    /// at the end of `walk`.
+    /// With `adopt`, a detached object (see `Gc::get_mut`) reported here
+    /// joins the set, at the end of `walk`; without, it is outside it.
     SubtractRefs {
         first_epoch: Option<u32>,
         gather: bool,
         walk: *const GcList,
+        adopt: bool,
     },
     /// `move_unreachable`: everything reported is reachable. An object
     /// moved back from the unreachable list gives its hold back if
@@ -484,6 +485,7 @@ impl Tracer {
                 first_epoch,
                 gather,
                 walk,
+                adopt,
             } => {
                 if !links.is_collecting() {
                     if links.is_linked() {
@@ -499,9 +501,13 @@ impl Tracer {
                                 (*walk).push_back(links_ptr);
                             }
                         }
-                    } else if header.is_dead() {
-                        // Destroyed by an earlier collection, kept allocated
-                        // by leaked handles: not part of anything.
+                    } else if !adopt || !links.is_detached() || header.is_dead() {
+                        // Unlinked and not detached: destroyed by an earlier
+                        // collection (kept allocated by leaked handles), or
+                        // waiting in the trashcan while its finalizer runs;
+                        // or a pass that adopts nothing (the resurrection
+                        // re-check, whose objects all carry a hold). Outside
+                        // the set: the edge changes nothing.
                         return;
                     } else {
                         // Detached by `Gc::get_mut`. A trusted value owns a

@@ -80,6 +80,27 @@ pub(crate) fn resume_or_report(payload: PanicPayload, context: &'static str) {
     }
 }
 
+/// Keeps the first of several panics caught in one operation: `payload`
+/// becomes `first` if there is none yet, and is dropped otherwise, without
+/// letting a panic from its own `Drop` escape (that would abort the process
+/// while the thread unwinds).
+pub(crate) fn keep_first(first: &mut Option<PanicPayload>, payload: PanicPayload) {
+    if first.is_none() {
+        *first = Some(payload);
+    } else {
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic payload; one whose `Drop` panics in turn is logged, and
+/// that second payload leaked.
+fn drop_payload(payload: PanicPayload) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        core::mem::forget(again);
+        log::error!(target: "recycle::unraisable", "a panic payload panicked when dropped");
+    }
+}
+
 /// Hands a panic that cannot continue to the hook (or logs it), then drops
 /// it. Never panics: a panicking hook is logged in turn, and a payload
 /// whose own `Drop` panics is leaked.
@@ -90,7 +111,13 @@ pub(crate) fn report(payload: PanicPayload, context: &'static str) {
     };
     let hook = HOOK.try_with(|h| h.borrow().clone()).ok().flatten();
     let logged = match hook {
-        Some(hook) => catch_unwind(AssertUnwindSafe(|| hook(&unraisable))).is_ok(),
+        Some(hook) => match catch_unwind(AssertUnwindSafe(|| hook(&unraisable))) {
+            Ok(()) => true,
+            Err(hook_panic) => {
+                drop_payload(hook_panic);
+                false
+            }
+        },
         None => false,
     };
     if !logged {
@@ -100,8 +127,5 @@ pub(crate) fn report(payload: PanicPayload, context: &'static str) {
             unraisable.message().unwrap_or("(not a string)")
         );
     }
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        core::mem::forget(again);
-        log::error!(target: "recycle::unraisable", "a panic payload panicked when dropped");
-    }
+    drop_payload(payload);
 }

@@ -53,8 +53,10 @@ pub(crate) fn deduce_unreachable(
             first_epoch,
             gather,
             ..
-        } => subtract_refs(young, Some(first_epoch), gather, &mut lookahead),
-        Members::AlreadyUpdated { .. } => subtract_refs(young, None, false, &mut lookahead),
+        } => subtract_refs(young, Some(first_epoch), gather, true, &mut lookahead),
+        Members::AlreadyUpdated { already_held, .. } => {
+            subtract_refs(young, None, false, !already_held, &mut lookahead)
+        }
     };
     let survivor_generation = members.survivor_generation();
     young.validate("update_refs + subtract_refs", |l| l.is_collecting());
@@ -210,12 +212,14 @@ fn subtract_refs(
     young: &GcList,
     first_epoch: Option<u32>,
     gather: bool,
+    adopt: bool,
     lookahead: &mut Lookahead,
 ) -> usize {
     let mut tracer = Tracer::new(TraceAction::SubtractRefs {
         first_epoch,
         gather,
         walk: young,
+        adopt,
     });
     // SAFETY: `young` holds live tracked objects with values, and nothing
     // leaves it while it is walked (trusted `trace` code changes nothing).

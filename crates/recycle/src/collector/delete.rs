@@ -80,7 +80,7 @@ pub(crate) fn delete_garbage(
             (crate::header::vtable(header).drop_value)(header)
         }));
         if let Err(payload) = dropped {
-            first_panic.get_or_insert(payload);
+            crate::unraisable::keep_first(&mut first_panic, payload);
         }
         // SAFETY: the hold keeps the object allocated.
         let h = unsafe { header.as_ref() };

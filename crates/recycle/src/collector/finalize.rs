@@ -44,7 +44,7 @@ pub(crate) fn finalize_garbage(unreachable: &GcList) -> (bool, Option<PanicPaylo
         // SAFETY: as above: the value is initialized and alive.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { finalize(header) }));
         if let Err(payload) = result {
-            first_panic.get_or_insert(payload);
+            crate::unraisable::keep_first(&mut first_panic, payload);
         }
     });
     (ran, first_panic)

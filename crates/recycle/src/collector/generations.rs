@@ -100,7 +100,7 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
             let l = unsafe { links.as_ref() };
             if l.was_decremented() {
                 // Listed already.
-            } else if l.epoch() < GEN1_FROM.with(Cell::get) && l.is_linked() {
+            } else if l.epoch() < GEN1_FROM.with(Cell::get) && !l.is_detached() {
                 // In generation 2 (promoted without being touched): record
                 // that in the header, for the next drops.
                 h.set_age_class(AgeClass::Old);
@@ -132,11 +132,15 @@ fn note_young_decrement(links_ptr: NonNull<GcLinks>) {
             return;
         }
         if !links.is_linked() {
-            // Detached by `Gc::get_mut` (the only unlinked objects that
-            // still have handles): a handle to it is gone, so it may be
-            // part of garbage now. It comes back as a new young object.
-            // SAFETY: the caller's handle keeps it alive; it is in no list.
-            unsafe { relink_detached(heap, links_ptr) };
+            if links.is_detached() {
+                // Detached by `Gc::get_mut`: a handle to it is gone, so it
+                // may be part of garbage now. It comes back as a new young
+                // object. (Other unlinked objects with handles wait in the
+                // trashcan for their destruction to go on.)
+                // SAFETY: the caller's handle keeps it alive; it is in no
+                // list.
+                unsafe { relink_detached(heap, links_ptr) };
+            }
             return;
         }
         if !heap.counters.collects_automatically() {

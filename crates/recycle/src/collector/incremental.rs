@@ -224,7 +224,7 @@ pub(crate) fn step() -> usize {
             info.collected = outcome.unreachable;
             info.uncollectable = outcome.uncollectable;
             if let Some(payload) = outcome.panic {
-                first_panic.get_or_insert(payload);
+                crate::unraisable::keep_first(&mut first_panic, payload);
             }
         }
         info.duration = start.elapsed();

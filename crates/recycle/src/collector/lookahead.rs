@@ -216,7 +216,7 @@ impl Runner {
             None => run(),
             Some(first_panic) => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(run)) {
-                    first_panic.get_or_insert(payload);
+                    crate::unraisable::keep_first(first_panic, payload);
                     self.tracers = None;
                 }
             }

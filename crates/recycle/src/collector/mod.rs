@@ -196,7 +196,7 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
             );
         }
         if let Some(payload) = outcome.panic {
-            first_panic.get_or_insert(payload);
+            crate::unraisable::keep_first(&mut first_panic, payload);
         }
         end_collection(heap, &info, first_panic);
         info.collected
@@ -214,7 +214,7 @@ pub(crate) fn end_collection(
     record_stats(heap, info);
     generations::validate_heap(heap);
     if let Some(payload) = run_callbacks(Phase::Stop, info) {
-        first_panic.get_or_insert(payload);
+        crate::unraisable::keep_first(&mut first_panic, payload);
     }
     if let Some(payload) = first_panic {
         crate::unraisable::resume_or_report(payload, "a collection");
@@ -374,7 +374,7 @@ pub(crate) fn collect_region(
         (false, None)
     };
     if let Some(payload) = finalizer_panic {
-        panic.get_or_insert(payload);
+        crate::unraisable::keep_first(&mut panic, payload);
     }
     let mut found = deduced.unreachable;
     if ran_finalizers {
@@ -409,12 +409,12 @@ pub(crate) fn collect_region(
             &mut deduced.lookahead,
         );
         if let Some(payload) = deferring.run() {
-            panic.get_or_insert(payload);
+            crate::unraisable::keep_first(&mut panic, payload);
         }
         deleted
     };
     if let Some(payload) = delete_panic {
-        panic.get_or_insert(payload);
+        crate::unraisable::keep_first(&mut panic, payload);
     }
     Outcome {
         candidates: deduced.candidates,

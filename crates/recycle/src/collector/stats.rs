@@ -130,7 +130,7 @@ pub(crate) fn run_callbacks(phase: Phase, info: &CollectionInfo) -> Option<Panic
             continue;
         };
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(phase, info))) {
-            first_panic.get_or_insert(payload);
+            crate::unraisable::keep_first(&mut first_panic, payload);
         }
     }
     first_panic

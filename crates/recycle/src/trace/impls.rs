@@ -269,9 +269,9 @@ macro_rules! tuple_trace {
         impl<$($t: Trace),+> Trace for ($($t,)+) {
             const MAY_CONTAIN_GC: bool = false $(|| $t::MAY_CONTAIN_GC)+;
             const FIXED_EDGES: bool = true $(&& $t::FIXED_EDGES)+;
-            // SAFETY: `trace` below calls the `trace` of each field once,
-            // and nothing else; trusted only if every field's type is.
             const TRUSTED: Option<Trust<Self>> =
+                // SAFETY: `trace` below calls the `trace` of each field
+                // once, and nothing else; trusted only if every field's is.
                 unsafe { trusted_if(true $(&& $t::TRUSTED.is_some())+) };
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {

@@ -254,7 +254,7 @@ pub(crate) fn run_callbacks(callbacks: Vec<Entry>) -> Option<PanicPayload> {
     let mut first_panic = None;
     for (_, callback) in callbacks {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
-            first_panic.get_or_insert(payload);
+            crate::unraisable::keep_first(&mut first_panic, payload);
         }
     }
     first_panic

@@ -22,6 +22,7 @@ mod model;
 mod snapshot;
 mod soundness;
 mod soundness_audit;
+mod soundness_second_audit;
 mod tracemalloc;
 mod untracked;
 mod weak;

@@ -1,0 +1,214 @@
+//! Regressions for the second audit (of this redesign, before it landed):
+//! objects the resurrection pass adopted without a hold, and panic payloads
+//! dropped where a panic could escape during unwinding.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use recycle::{Finalize, Gc, Trace, Weak, gc};
+
+thread_local! {
+    static KEEP: RefCell<Vec<Gc<Victim>>> = const { RefCell::new(Vec::new()) };
+    static VICTIM_DROPS: Cell<usize> = const { Cell::new(0) };
+}
+
+#[derive(Trace)]
+struct Victim {
+    other: RefCell<Option<Gc<Victim>>>,
+    #[trace(skip)]
+    value: u64,
+}
+
+impl Drop for Victim {
+    fn drop(&mut self) {
+        VICTIM_DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Detacher {
+    me: RefCell<Option<Gc<Detacher>>>,
+    slot: RefCell<Option<Gc<Victim>>>,
+}
+
+impl Finalize for Detacher {
+    fn finalize(&self) {
+        let mut d = Gc::new(Victim {
+            other: RefCell::new(None),
+            value: 0xdead_beef,
+        });
+        Gc::get_mut(&mut d).expect("unique").value = 0x1234_5678; // detached
+        KEEP.with(|k| k.borrow_mut().push(d.clone())); // two handles now
+        *self.slot.borrow_mut() = Some(d); // one of them into the garbage
+    }
+}
+
+#[test]
+fn the_resurrection_pass_does_not_adopt_a_detached_object() {
+    let g = Gc::new(Detacher {
+        me: RefCell::new(None),
+        slot: RefCell::new(None),
+    });
+    *g.me.borrow_mut() = Some(g.clone());
+    drop(g);
+    assert_eq!(gc::collect(), 1);
+    let kept = KEEP.with(|k| k.borrow_mut().pop()).unwrap();
+    assert_eq!(VICTIM_DROPS.with(Cell::get), 0, "alive: a handle is kept");
+    assert_eq!(Gc::strong_count(&kept), 1, "counted right");
+    assert_eq!(kept.value, 0x1234_5678);
+    drop(kept);
+    assert_eq!(VICTIM_DROPS.with(Cell::get), 1);
+}
+
+thread_local! {
+    static PENDING: RefCell<Option<Gc<X>>> = const { RefCell::new(None) };
+    static X_DROPPED: Cell<bool> = const { Cell::new(false) };
+    static DROPPED_UNDER_FINALIZER: Cell<bool> = const { Cell::new(false) };
+}
+
+#[derive(Trace)]
+struct Link {
+    next: RefCell<Option<Gc<Link>>>,
+    x: RefCell<Option<Gc<X>>>,
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct X {
+    me: RefCell<Weak<X>>,
+    #[trace(skip)]
+    val: u64,
+}
+
+impl Drop for X {
+    fn drop(&mut self) {
+        X_DROPPED.with(|d| d.set(true));
+    }
+}
+
+impl Finalize for X {
+    fn finalize(&self) {
+        let me = self.me.borrow().upgrade().expect("the temporary count");
+        PENDING.with(|p| *p.borrow_mut() = Some(me));
+        let g = Gc::new(Stasher {
+            me: RefCell::new(None),
+            slot: RefCell::new(None),
+        });
+        *g.me.borrow_mut() = Some(g.clone());
+        drop(g);
+        gc::collect();
+        if X_DROPPED.with(Cell::get) {
+            DROPPED_UNDER_FINALIZER.with(|s| s.set(true));
+        }
+        assert_eq!(self.val, 42);
+    }
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Stasher {
+    me: RefCell<Option<Gc<Stasher>>>,
+    slot: RefCell<Option<Gc<X>>>,
+}
+
+impl Finalize for Stasher {
+    fn finalize(&self) {
+        *self.slot.borrow_mut() = PENDING.with(|p| p.borrow_mut().take());
+    }
+}
+
+#[test]
+fn an_object_finalized_from_the_trashcan_is_never_adopted() {
+    for links in [2, 63, 64, 65, 70] {
+        X_DROPPED.with(|d| d.set(false));
+        let x = Gc::new_cyclic(|w| X {
+            me: RefCell::new(w.clone()),
+            val: 42,
+        });
+        let weak_x = Gc::downgrade(&x);
+        let mut head = Gc::new(Link {
+            next: RefCell::new(None),
+            x: RefCell::new(Some(x)),
+        });
+        for _ in 1..links {
+            head = Gc::new(Link {
+                next: RefCell::new(Some(head)),
+                x: RefCell::new(None),
+            });
+        }
+        drop(head);
+        assert!(!DROPPED_UNDER_FINALIZER.with(Cell::get), "links {links}");
+        assert!(
+            X_DROPPED.with(Cell::get),
+            "links {links}: X died after its finalizer"
+        );
+        assert!(weak_x.upgrade().is_none());
+    }
+    assert_eq!(gc::collect(), 0);
+}
+
+/// A panic payload that panics when dropped.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("a payload that panics when dropped");
+    }
+}
+
+#[test]
+fn payloads_that_panic_when_dropped_never_abort() {
+    struct Unwinder;
+    impl Drop for Unwinder {
+        fn drop(&mut self) {
+            let watched = Gc::new(1u8);
+            let _w1 = Gc::downgrade_with_callback(&watched, || std::panic::panic_any(Bomb));
+            let _w2 = Gc::downgrade_with_callback(&watched, || std::panic::panic_any(Bomb));
+            drop(watched);
+        }
+    }
+    // A hook that panics with a bomb, and two callbacks that do.
+    gc::set_unraisable_hook(Some(Box::new(|_: &recycle::Unraisable<'_>| {
+        std::panic::panic_any(Bomb)
+    })));
+    let result = catch_unwind(|| {
+        let _u = Unwinder;
+        panic!("first");
+    });
+    assert!(result.is_err());
+    gc::set_unraisable_hook(None);
+}
+
+#[test]
+fn a_value_whose_drop_panics_during_unwinding_is_reported() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("value drop");
+        }
+    }
+    recycle::empty_trace!(PanicsOnDrop);
+    #[derive(Trace)]
+    struct Tracked {
+        me: RefCell<Option<Gc<Tracked>>>,
+        #[trace(skip)]
+        bomb: PanicsOnDrop,
+    }
+    let seen = std::rc::Rc::new(Cell::new(0));
+    let count = seen.clone();
+    gc::set_unraisable_hook(Some(Box::new(move |_: &recycle::Unraisable<'_>| {
+        count.set(count.get() + 1)
+    })));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let _untracked = Gc::new(PanicsOnDrop);
+        let _tracked = Gc::new(Tracked {
+            me: RefCell::new(None),
+            bomb: PanicsOnDrop,
+        });
+        panic!("first");
+    }));
+    gc::set_unraisable_hook(None);
+    assert!(result.is_err());
+    assert_eq!(seen.get(), 2, "both Drop panics reported, none aborted");
+}
