@@ -97,20 +97,36 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
             // class; the allocation is live.
             let links = unsafe { links_of(header) };
             // SAFETY: as above.
-            let l = unsafe { links.as_ref() };
-            if l.was_decremented() {
-                // Listed already.
-            } else if l.epoch() < GEN1_FROM.with(Cell::get) && !l.is_detached() {
-                // In generation 2 (promoted without being touched): record
-                // that in the header, for the next drops.
-                h.set_age_class(AgeClass::Old);
-                mark_dirty(0b100);
-            } else {
-                // Young, or detached by `Gc::get_mut` (in no list, its
-                // epoch however old): the slow path tells.
-                note_young_decrement(links);
+            if !unsafe { links.as_ref() }.was_decremented() {
+                // SAFETY: as above.
+                unsafe { note_first_decrement(header, links) };
             }
+            // Else listed already: nothing to do.
         }
+    }
+}
+
+/// [`note_reference_dropped`] for a tracked object not known to be old and
+/// not listed as decremented: out of line, so that the drop path stays a
+/// few instructions wherever it is inlined.
+///
+/// # Safety
+///
+/// - As [`note_reference_dropped`]; `links` are the object's.
+#[cold]
+#[inline(never)]
+unsafe fn note_first_decrement(header: NonNull<GcHeader>, links: NonNull<GcLinks>) {
+    // SAFETY: per the contract.
+    let (h, l) = unsafe { (header.as_ref(), links.as_ref()) };
+    if l.epoch() < GEN1_FROM.with(Cell::get) && !l.is_detached() {
+        // In generation 2 (promoted without being touched): record that in
+        // the header, for the next drops.
+        h.set_age_class(AgeClass::Old);
+        mark_dirty(0b100);
+    } else {
+        // Young, or detached by `Gc::get_mut` (in no list, its epoch
+        // however old): the slow path tells.
+        note_young_decrement(links);
     }
 }
 
