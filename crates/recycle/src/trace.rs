@@ -166,6 +166,40 @@ impl<T: ?Sized> Trust<T> {
     ///
     /// The collector relies on this while it holds counts it has read:
     /// breaking it can make it drop a value that safe code still borrows.
+    ///
+    /// A generic container is trusted when what it holds is:
+    ///
+    /// ```
+    /// use recycle::{Gc, Trace, Tracer, Trust, gc};
+    ///
+    /// /// Keeps its items in a `Vec` of its own.
+    /// struct Stack<T>(Vec<T>);
+    ///
+    /// impl<T: Trace> Trace for Stack<T> {
+    ///     const TRUSTED: Option<Trust<Self>> = if T::TRUSTED.is_some() {
+    ///         // SAFETY: `trace` calls the `trace` of each item once, and
+    ///         // does nothing else; the items' impls are trusted.
+    ///         Some(unsafe { Trust::new_unchecked() })
+    ///     } else {
+    ///         None
+    ///     };
+    ///     fn trace(&self, tracer: &mut Tracer) {
+    ///         for item in &self.0 {
+    ///             item.trace(tracer);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// #[derive(Trace)]
+    /// struct Node {
+    ///     kids: std::cell::RefCell<Stack<Gc<Node>>>,
+    /// }
+    ///
+    /// let n = Gc::new(Node { kids: std::cell::RefCell::new(Stack(Vec::new())) });
+    /// n.kids.borrow_mut().0.push(n.clone()); // a cycle through a `Stack`
+    /// drop(n);
+    /// assert_eq!(gc::collect(), 1);
+    /// ```
     pub const unsafe fn new_unchecked() -> Trust<T> {
         Trust(PhantomData)
     }
