@@ -296,9 +296,11 @@ macro_rules! empty_trace {
 /// # The rules (PEP 442)
 ///
 /// - A finalizer runs **exactly once** per object, before the object is
-///   destroyed, whichever way it dies: its last handle dropped, or found in a
-///   garbage cycle. [`gc::is_finalized`](crate::gc::is_finalized) tells
-///   whether it ran.
+///   destroyed, whichever way it dies: its last handle dropped, found in a
+///   garbage cycle, or its value moved out by [`Gc::try_unwrap`] or
+///   [`Gc::into_inner`] (which run it first, and fail if it resurrects the
+///   object). [`gc::is_finalized`](crate::gc::is_finalized) tells whether
+///   it ran.
 /// - For a garbage cycle, **every** finalizer of the cycle runs before **any**
 ///   value of it is dropped, so each sees every object intact, and `Drop`
 ///   then runs on all of them as usual.
@@ -315,6 +317,9 @@ macro_rules! empty_trace {
 /// upgrade only if their object was resurrected. This is CPython 3.15's
 /// order (it clears callback-free weak references after finalizers, gh-135552);
 /// CPython 3.14 and earlier cleared them before.
+///
+/// [`Gc::try_unwrap`]: crate::Gc::try_unwrap
+/// [`Gc::into_inner`]: crate::Gc::into_inner
 pub trait Finalize {
     /// The finalizer. It gets `&self`; to resurrect the object, upgrade a
     /// `Weak` to it, or clone a `Gc` to it from another object.
