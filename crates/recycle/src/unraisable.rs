@@ -61,13 +61,27 @@ impl fmt::Debug for Unraisable<'_> {
 
 type Hook = Rc<dyn Fn(&Unraisable<'_>)>;
 
+/// The hook, dropped at thread exit without letting a panic of its
+/// captures' `Drop` out (that would abort the process).
+struct HookSlot(RefCell<Option<Hook>>);
+
+impl Drop for HookSlot {
+    fn drop(&mut self) {
+        if let Some(hook) = self.0.get_mut().take() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(hook))) {
+                drop_payload(payload);
+            }
+        }
+    }
+}
+
 thread_local! {
-    static HOOK: RefCell<Option<Hook>> = const { RefCell::new(None) };
+    static HOOK: HookSlot = const { HookSlot(RefCell::new(None)) };
 }
 
 /// Sets this thread's hook for unraisable panics; returns the previous one.
 pub(crate) fn set_hook(hook: Option<Hook>) -> Option<Hook> {
-    HOOK.try_with(|h| h.replace(hook)).ok().flatten()
+    HOOK.try_with(|h| h.0.replace(hook)).ok().flatten()
 }
 
 /// Lets a panic caught in user code continue to the caller, unless the
@@ -92,12 +106,41 @@ pub(crate) fn keep_first(first: &mut Option<PanicPayload>, payload: PanicPayload
     }
 }
 
+/// Runs `f`, user code the crate calls on its own account (a `log` call,
+/// which runs the program's logger; the drop of a value the crate kept),
+/// and keeps a panic of it with `first` rather than let it out: a panic
+/// escaping there could leave the collector's state behind, or abort the
+/// process while the thread unwinds.
+pub(crate) fn guarded(first: &mut Option<PanicPayload>, f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        keep_first(first, payload);
+    }
+}
+
+/// Drops `value` (user code: its `Drop`), reporting a panic of it when the
+/// thread already unwinds and letting it continue otherwise.
+pub(crate) fn drop_or_report<T>(value: T, context: &'static str) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        resume_or_report(payload, context);
+    }
+}
+
+/// Drops `value` where no panic may escape (a thread-local's destructor):
+/// a panic of its `Drop` is reported.
+pub(crate) fn drop_and_report<T>(value: T, context: &'static str) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        report(payload, context);
+    }
+}
+
 /// Drops a panic payload; one whose `Drop` panics in turn is logged, and
 /// that second payload leaked.
 fn drop_payload(payload: PanicPayload) {
     if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         core::mem::forget(again);
-        log::error!(target: "recycle::unraisable", "a panic payload panicked when dropped");
+        log_quietly(
+            || log::error!(target: "recycle::unraisable", "a panic payload panicked when dropped"),
+        );
     }
 }
 
@@ -109,7 +152,7 @@ pub(crate) fn report(payload: PanicPayload, context: &'static str) {
         payload: &*payload,
         context,
     };
-    let hook = HOOK.try_with(|h| h.borrow().clone()).ok().flatten();
+    let hook = HOOK.try_with(|h| h.0.borrow().clone()).ok().flatten();
     let logged = match hook {
         Some(hook) => match catch_unwind(AssertUnwindSafe(|| hook(&unraisable))) {
             Ok(()) => true,
@@ -121,11 +164,22 @@ pub(crate) fn report(payload: PanicPayload, context: &'static str) {
         None => false,
     };
     if !logged {
-        log::error!(
-            target: "recycle::unraisable",
-            "panic in {context} while the thread was already panicking: {}",
-            unraisable.message().unwrap_or("(not a string)")
-        );
+        log_quietly(|| {
+            log::error!(
+                target: "recycle::unraisable",
+                "panic in {context} while the thread was already panicking: {}",
+                unraisable.message().unwrap_or("(not a string)")
+            )
+        });
     }
     drop_payload(payload);
+}
+
+/// A `log` call that cannot panic: the logger is the program's code, and a
+/// panic of it here (reporting a panic that cannot continue) would have
+/// nowhere to go. Its payload is leaked, as a last resort.
+fn log_quietly(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        core::mem::forget(payload);
+    }
 }

@@ -40,25 +40,40 @@ pub(crate) fn describe(header: NonNull<GcHeader>) -> String {
     format!("<{name} at {header:p}>")
 }
 
+/// Python's `gc.garbage`. At thread exit its objects are let go one by
+/// one, a panic of a `Drop` that runs then being reported, not let out of
+/// the thread-local's destructor (an abort).
+struct Garbage(RefCell<Vec<GcAny>>);
+
+impl Drop for Garbage {
+    fn drop(&mut self) {
+        for object in self.0.get_mut().drain(..) {
+            crate::unraisable::drop_and_report(object, "a Drop at thread exit");
+        }
+    }
+}
+
 thread_local! {
     /// Python's `gc.garbage`: what SAVEALL kept.
-    static GARBAGE: RefCell<Vec<GcAny>> = const { RefCell::new(Vec::new()) };
+    static GARBAGE: Garbage = const { Garbage(RefCell::new(Vec::new())) };
 }
 
 pub(crate) fn save(object: GcAny) {
     // After the thread's `gc.garbage` is gone (thread exit), the object is
     // kept alive all the same (its handle is leaked), as SAVEALL promises.
     let mut object = Some(object);
-    let _ = GARBAGE.try_with(|g| g.borrow_mut().extend(object.take()));
+    let _ = GARBAGE.try_with(|g| g.0.borrow_mut().extend(object.take()));
     core::mem::forget(object);
 }
 
 pub(crate) fn garbage() -> Vec<GcAny> {
-    GARBAGE.try_with(|g| g.borrow().clone()).unwrap_or_default()
+    GARBAGE
+        .try_with(|g| g.0.borrow().clone())
+        .unwrap_or_default()
 }
 
 pub(crate) fn take_garbage() -> Vec<GcAny> {
     GARBAGE
-        .try_with(|g| core::mem::take(&mut *g.borrow_mut()))
+        .try_with(|g| core::mem::take(&mut *g.0.borrow_mut()))
         .unwrap_or_default()
 }

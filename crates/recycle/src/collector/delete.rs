@@ -55,6 +55,10 @@ pub(crate) fn delete_garbage(
 ) -> (usize, Option<PanicPayload>) {
     let mut uncollectable = 0;
     let still_referenced = GcList::new();
+    // Should anything unwind out of here (nothing that runs below is meant
+    // to), the objects waiting in this frame's list are let go first: no
+    // list may outlive its frame with objects in it.
+    let _drain = ReleaseOnUnwind(&still_referenced);
     let mut first_panic = None;
     // SAFETY: `unreachable` holds intact garbage, and only the object being
     // deleted leaves it (the others are held, and the collector's flags
@@ -117,11 +121,37 @@ pub(crate) fn delete_garbage(
             uncollectable += 1;
             if report_uncollectable {
                 let object = debug::describe(header);
-                log::warn!(target: debug::TARGET, "uncollectable {object}");
+                // The logger is user code: a panic of it must not leave
+                // objects in `still_referenced`, a list of this frame.
+                crate::unraisable::guarded(
+                    &mut first_panic,
+                    || log::warn!(target: debug::TARGET, "uncollectable {object}"),
+                );
             }
         }
     }
     (uncollectable, first_panic)
+}
+
+/// Releases the holds of the objects left in `delete_garbage`'s list of
+/// values dropped but still referenced, if the function unwinds.
+struct ReleaseOnUnwind<'a>(&'a GcList);
+
+impl Drop for ReleaseOnUnwind<'_> {
+    fn drop(&mut self) {
+        while let Some(links) = self.0.first() {
+            // SAFETY: a live, held object of the list, its value dropped.
+            let header = unsafe { object_header(links) };
+            // SAFETY: as above.
+            unsafe { unlink(links) };
+            // SAFETY: the hold kept the object allocated until this release.
+            if unsafe { header.as_ref() }.dec_strong() == 0 {
+                // SAFETY: no strong handle is left, the value is dropped and
+                // the object is unlinked.
+                unsafe { release_implicit_weak(header) };
+            }
+        }
+    }
 }
 
 /// `DEBUG_SAVEALL`: instead of freeing the garbage, keep every object alive

@@ -114,8 +114,10 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
             let sizes: Vec<usize> = (0..NUM_GENERATIONS)
                 .map(|g| heap.lists_of(g).map(GcList::len).sum())
                 .collect();
-            log::info!(target: debug::TARGET, "collecting generation {generation}...");
-            log::info!(target: debug::TARGET, "objects in each generation: {sizes:?}");
+            crate::unraisable::guarded(&mut first_panic, || {
+                log::info!(target: debug::TARGET, "collecting generation {generation}...");
+                log::info!(target: debug::TARGET, "objects in each generation: {sizes:?}");
+            });
         }
         // What the start callbacks allocated is part of this collection.
         clear_new_flags(heap);
@@ -187,13 +189,15 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         info.candidates = outcome.candidates;
         info.duration = start.elapsed();
         if debug.contains(DebugFlags::STATS) {
-            log::info!(
-                target: debug::TARGET,
-                "done, {} unreachable, {} uncollectable, {:.4}s elapsed",
-                info.collected,
-                info.uncollectable,
-                info.duration.as_secs_f64()
-            );
+            crate::unraisable::guarded(&mut first_panic, || {
+                log::info!(
+                    target: debug::TARGET,
+                    "done, {} unreachable, {} uncollectable, {:.4}s elapsed",
+                    info.collected,
+                    info.uncollectable,
+                    info.duration.as_secs_f64()
+                )
+            });
         }
         if let Some(payload) = outcome.panic {
             crate::unraisable::keep_first(&mut first_panic, payload);
@@ -386,7 +390,10 @@ pub(crate) fn collect_region(
         unreachable.for_each(|links| {
             // SAFETY: a live object of the list.
             let object = debug::describe(unsafe { list::object_header(links) });
-            log::info!(target: debug::TARGET, "collectable {object}");
+            crate::unraisable::guarded(
+                &mut panic,
+                || log::info!(target: debug::TARGET, "collectable {object}"),
+            );
         });
     }
     let (uncollectable, delete_panic) = if debug.contains(DebugFlags::SAVEALL) {

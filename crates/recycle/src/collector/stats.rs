@@ -78,6 +78,19 @@ struct Registry {
     callbacks: Vec<(CallbackId, Callback)>,
 }
 
+impl Drop for Registry {
+    /// At thread exit: a callback's captures are user values, whose `Drop`
+    /// must not panic out of a thread-local's destructor (an abort).
+    fn drop(&mut self) {
+        for callback in self.callbacks.drain(..) {
+            crate::unraisable::drop_and_report(
+                callback,
+                "the drop of a gc callback at thread exit",
+            );
+        }
+    }
+}
+
 thread_local! {
     static CALLBACKS: RefCell<Registry> = const {
         RefCell::new(Registry { next_id: 0, callbacks: Vec::new() })
@@ -105,8 +118,11 @@ pub(crate) fn remove_callback(id: CallbackId) -> bool {
         let index = r.callbacks.iter().position(|(i, _)| *i == id)?;
         Some(r.callbacks.remove(index))
     });
-    // Dropped once the registry is no longer borrowed: it may own handles.
-    matches!(removed, Ok(Some(_)))
+    // Dropped once the registry is no longer borrowed: it may own handles,
+    // and its captures' `Drop` is user code.
+    let found = matches!(removed, Ok(Some(_)));
+    crate::unraisable::drop_or_report(removed, "the drop of a removed gc callback");
+    found
 }
 
 /// Calls every callback registered when the call starts, oldest first.
@@ -126,12 +142,14 @@ pub(crate) fn run_callbacks(phase: Phase, info: &CollectionInfo) -> Option<Panic
     for callback in snapshot {
         // A callback already running is one whose own code led here; it is
         // not called again (nested collections return at once anyway).
-        let Ok(mut f) = callback.try_borrow_mut() else {
-            continue;
-        };
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(phase, info))) {
+        if let Ok(mut f) = callback.try_borrow_mut()
+            && let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(phase, info)))
+        {
             crate::unraisable::keep_first(&mut first_panic, payload);
         }
+        // The last handle to a callback that removed itself: dropping it
+        // runs the `Drop` of what it captured.
+        crate::unraisable::guarded(&mut first_panic, move || drop(callback));
     }
     first_panic
 }

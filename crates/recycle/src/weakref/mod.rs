@@ -125,7 +125,10 @@ impl<T: ?Sized> Drop for WeakRef<T> {
         };
         // The callback is dropped after the registry borrow ends: dropping it
         // may run arbitrary code (it may own handles).
-        drop(cancel(referent, self.key));
+        crate::unraisable::drop_or_report(
+            cancel(referent, self.key),
+            "the drop of a cancelled weak callback",
+        );
     }
 }
 
@@ -184,6 +187,27 @@ struct Registry {
     pending: HashMap<u64, Box<dyn FnOnce()>>,
     pending_order: Vec<u64>,
     deferring: bool,
+}
+
+impl Drop for Registry {
+    /// At thread exit: the callbacks are user closures, whose captures'
+    /// `Drop` must not panic out of a thread-local's destructor (an abort).
+    fn drop(&mut self) {
+        for (_, entries) in self.by_referent.drain() {
+            for entry in entries {
+                crate::unraisable::drop_and_report(
+                    entry,
+                    "the drop of a weak callback at thread exit",
+                );
+            }
+        }
+        for (_, callback) in self.pending.drain() {
+            crate::unraisable::drop_and_report(
+                callback,
+                "the drop of a weak callback at thread exit",
+            );
+        }
+    }
 }
 
 thread_local! {

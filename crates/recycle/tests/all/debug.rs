@@ -15,6 +15,13 @@ struct Capture;
 
 thread_local! {
     static RECORDS: RefCell<Vec<(Level, String, String)>> = const { RefCell::new(Vec::new()) };
+    /// Panic on the next record of this level (a logger is user code).
+    static PANIC_ON: std::cell::Cell<Option<Level>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes this thread's next log record of `level` panic, once.
+pub(crate) fn panic_on_next(level: Level) {
+    PANIC_ON.with(|p| p.set(Some(level)));
 }
 
 impl Log for Capture {
@@ -22,6 +29,10 @@ impl Log for Capture {
         true
     }
     fn log(&self, record: &Record<'_>) {
+        if PANIC_ON.try_with(|p| p.get()).ok().flatten() == Some(record.level()) {
+            PANIC_ON.with(|p| p.set(None));
+            panic!("the logger panics on: {}", record.args());
+        }
         let entry = (
             record.level(),
             record.target().to_string(),
@@ -32,7 +43,7 @@ impl Log for Capture {
     fn flush(&self) {}
 }
 
-fn capture() -> impl Drop {
+pub(crate) fn capture() -> impl Drop {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         log::set_logger(&Capture).unwrap();

@@ -212,3 +212,127 @@ fn a_value_whose_drop_panics_during_unwinding_is_reported() {
     assert!(result.is_err());
     assert_eq!(seen.get(), 2, "both Drop panics reported, none aborted");
 }
+
+#[derive(Trace)]
+struct Stealer {
+    edges: RefCell<Vec<Gc<Stealer>>>,
+    #[trace(skip)]
+    steal: bool,
+}
+
+thread_local! {
+    static STOLEN: RefCell<Vec<Gc<Stealer>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Drop for Stealer {
+    fn drop(&mut self) {
+        if self.steal {
+            let edges: Vec<Gc<Stealer>> = self.edges.borrow().iter().cloned().collect();
+            STOLEN.with(|s| s.borrow_mut().extend(edges));
+        }
+    }
+}
+
+#[test]
+fn a_panicking_logger_cannot_strand_what_deletion_holds() {
+    let _reset = crate::debug::capture();
+    let stealer = |steal| {
+        Gc::new(Stealer {
+            edges: RefCell::new(Vec::new()),
+            steal,
+        })
+    };
+    let (a, y1, y2) = (stealer(true), stealer(false), stealer(false));
+    a.edges.borrow_mut().extend([y1.clone(), y2.clone()]);
+    y1.edges.borrow_mut().push(a.clone());
+    y2.edges.borrow_mut().push(a.clone());
+    drop((a, y1, y2));
+    // A's Drop keeps handles to the other two: they stay uncollectable, and
+    // the report of them panics in the logger.
+    gc::set_debug(gc::DebugFlags::UNCOLLECTABLE);
+    crate::debug::panic_on_next(log::Level::Warn);
+    let result = catch_unwind(|| gc::collect_generation(0));
+    gc::set_debug(gc::DebugFlags::empty());
+    assert!(result.is_err(), "the logger's panic continues from collect");
+    let stolen = STOLEN.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    assert_eq!(stolen.len(), 2);
+    assert!(stolen.iter().all(|s| Gc::try_deref(s).is_none()));
+    // Stored in a live object and collected again: nothing of them is in
+    // any list, nothing reads their dropped values.
+    let live = stealer(false);
+    live.edges.borrow_mut().extend(stolen.iter().cloned());
+    drop(stolen);
+    // An automatic young collection that gathers from `live` reaches them.
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(1, 0, 1_000_000);
+    drop(live.clone());
+    let _x = stealer(false);
+    let _y = stealer(false);
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    assert_eq!(gc::collect(), 0);
+    let listed_dead = gc::get_objects(None)
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.downcast::<Stealer>())
+        .filter(|s| Gc::try_deref(s).is_none())
+        .count();
+    assert_eq!(listed_dead, 0);
+    drop(live);
+}
+
+#[test]
+fn a_panicking_logger_while_reporting_an_unraisable_panic_never_aborts() {
+    let _reset = crate::debug::capture();
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct PanickingFinalizer;
+    impl Finalize for PanickingFinalizer {
+        fn finalize(&self) {
+            panic!("finalizer");
+        }
+    }
+    struct Guard(Option<Gc<PanickingFinalizer>>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            drop(self.0.take());
+        }
+    }
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let _guard = Guard(Some(Gc::new(PanickingFinalizer)));
+        crate::debug::panic_on_next(log::Level::Error);
+        panic!("outer panic");
+    }));
+    assert!(result.is_err());
+}
+
+#[test]
+fn a_gc_callback_whose_captures_panic_when_dropped_never_aborts() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("the callback's state panics when dropped");
+        }
+    }
+    struct CollectOnDrop;
+    impl Drop for CollectOnDrop {
+        fn drop(&mut self) {
+            gc::collect();
+        }
+    }
+    gc::set_unraisable_hook(Some(Box::new(|_: &recycle::Unraisable<'_>| {})));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let id: std::rc::Rc<Cell<Option<gc::CallbackId>>> = Default::default();
+        let my_id = id.clone();
+        let state = PanicsOnDrop;
+        id.set(Some(gc::add_callback(move |phase, _| {
+            let _keep = &state;
+            if phase == gc::Phase::Stop {
+                gc::remove_callback(my_id.get().unwrap());
+            }
+        })));
+        let _collect_while_unwinding = CollectOnDrop;
+        panic!("outer panic");
+    }));
+    gc::set_unraisable_hook(None);
+    assert!(result.is_err());
+}
