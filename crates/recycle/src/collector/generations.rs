@@ -89,21 +89,21 @@ fn mark_dirty(generations: u8) {
 pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
     // SAFETY: per the contract, a live object.
     let h = unsafe { header.as_ref() };
-    match h.age_class() {
-        AgeClass::Untracked | AgeClass::Frozen => {}
-        AgeClass::Old => mark_dirty(0b100),
-        AgeClass::MaybeYoung => {
-            // SAFETY: only tracked objects (which have links) have this
-            // class; the allocation is live.
-            let links = unsafe { links_of(header) };
+    let class = h.age_class();
+    if class == AgeClass::MaybeYoung {
+        // SAFETY: only tracked objects (which have links) have this
+        // class; the allocation is live.
+        let links = unsafe { links_of(header) };
+        // SAFETY: as above.
+        if !unsafe { links.as_ref() }.was_decremented() {
             // SAFETY: as above.
-            if !unsafe { links.as_ref() }.was_decremented() {
-                // SAFETY: as above.
-                unsafe { note_first_decrement(header, links) };
-            }
-            // Else listed already: nothing to do.
+            unsafe { note_first_decrement(header, links) };
         }
+        // Else listed already: nothing to do.
+    } else if class == AgeClass::Old {
+        mark_dirty(0b100);
     }
+    // Untracked and frozen objects: nothing.
 }
 
 /// [`note_reference_dropped`] for a tracked object not known to be old and
