@@ -151,7 +151,8 @@ impl<T: Trace + 'static> Gc<T> {
     ///    it run (newest first), as for any death.
     ///
     /// A panic in a finalizer or callback continues from here once that is
-    /// done (the value is then dropped as the panic unwinds).
+    /// done, after the value is dropped (or, if the thread is already
+    /// unwinding, is reported, and the value returned).
     pub fn try_unwrap(this: Self) -> Result<T, Self> {
         if !Gc::is_uniquely_owned(&this) {
             return Err(this);
@@ -201,7 +202,20 @@ impl<T: Trace + 'static> Gc<T> {
         // SAFETY: strong == 0, the value is moved out, the object unlinked.
         unsafe { release_implicit_weak(header) };
         if let Some(payload) = panic {
-            crate::unraisable::resume_or_report(payload, "a finalizer or weak callback");
+            if std::thread::panicking() {
+                // It cannot continue: reported, and the value is yours.
+                crate::unraisable::report(payload, "a finalizer or weak callback");
+            } else {
+                // It continues from here: the value goes first, where a
+                // panic of its `Drop` can be caught (escaping while the
+                // panic unwinds, it would abort the process).
+                let mut first = Some(payload);
+                crate::unraisable::guarded(&mut first, move || drop(value));
+                if let Some(payload) = first {
+                    std::panic::resume_unwind(payload);
+                }
+                unreachable!("a panic was kept");
+            }
         }
         Ok(value)
     }

@@ -153,7 +153,7 @@ pub(crate) fn report(payload: PanicPayload, context: &'static str) {
         context,
     };
     let hook = HOOK.try_with(|h| h.0.borrow().clone()).ok().flatten();
-    let logged = match hook {
+    let logged = match &hook {
         Some(hook) => match catch_unwind(AssertUnwindSafe(|| hook(&unraisable))) {
             Ok(()) => true,
             Err(hook_panic) => {
@@ -163,6 +163,11 @@ pub(crate) fn report(payload: PanicPayload, context: &'static str) {
         },
         None => false,
     };
+    // The hook may have replaced itself: this may be the last handle to it,
+    // and dropping it runs the `Drop` of what it captured.
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(hook))) {
+        drop_payload(again);
+    }
     if !logged {
         log_quietly(|| {
             log::error!(

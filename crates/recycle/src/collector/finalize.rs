@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::PanicPayload;
 use super::deduce::{self, Members};
-use super::list::{GcList, object_header};
+use super::list::{GcList, object_header, unlink};
 
 /// Runs the finalizer of every object in `unreachable` that has one and has
 /// not run it yet, flagging each FINALIZED first (so it never runs again).
@@ -103,17 +103,31 @@ pub(crate) fn handle_resurrected_objects(
         already_held: true,
     };
     let deduced = deduce::deduce_unreachable(unreachable, &still, members);
-    merge.armed = false;
-    // The survivors give their hold back.
-    unreachable.for_each(|links| {
+    let mut still_garbage = deduced.unreachable;
+    // The survivors give their hold back, except an object whose hold is
+    // its only count: nothing references it, so it is garbage whatever the
+    // deduction saw (its value could not be looked into: a `RefCell` of it
+    // stays mutably borrowed, the borrow leaked), and goes with the rest.
+    unreachable.for_each(|links_ptr| {
         // SAFETY: a live, held object of the list.
-        let last = unsafe { object_header(links).as_ref() }.dec_strong() == 0;
-        debug_assert!(!last, "a resurrected object kept only its hold");
+        let (links, header) = unsafe { (links_ptr.as_ref(), object_header(links_ptr).as_ref()) };
+        if header.strong() == 1 {
+            // SAFETY: in `unreachable`; `still` is a live list.
+            unsafe {
+                unlink(links_ptr);
+                still.push_back(links_ptr);
+            }
+            links.start_collecting(0);
+            links.condemn();
+            still_garbage += 1;
+            return;
+        }
+        header.dec_strong();
         // Referenced from outside now, not waiting as decremented.
-        // SAFETY: as above.
-        unsafe { links.as_ref() }.set_decremented(false);
+        links.set_decremented(false);
     });
+    merge.armed = false;
     old.append(unreachable);
     unreachable.append(&still);
-    deduced.candidates - deduced.unreachable
+    deduced.candidates - still_garbage
 }

@@ -1,6 +1,7 @@
-//! Regressions for the second audit (of this redesign, before it landed):
-//! objects the resurrection pass adopted without a hold, and panic payloads
-//! dropped where a panic could escape during unwinding.
+//! Regressions for the second and third audits (of this redesign, before
+//! it landed): objects the resurrection pass adopted without a hold or kept
+//! with none, panic payloads and user values dropped where a panic could
+//! escape during unwinding, and a panicking logger.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -335,4 +336,122 @@ fn a_gc_callback_whose_captures_panic_when_dropped_never_aborts() {
     }));
     gc::set_unraisable_hook(None);
     assert!(result.is_err());
+}
+
+/// Panics when dropped.
+struct DropBomb(&'static str);
+
+impl Drop for DropBomb {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+#[derive(Trace)]
+struct Boom {
+    #[trace(skip)]
+    _bomb: DropBomb,
+}
+
+struct DropGcWhileUnwinding(Option<Gc<Boom>>);
+
+impl Drop for DropGcWhileUnwinding {
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
+}
+
+#[test]
+fn a_hook_that_removes_itself_and_panics_when_dropped_never_aborts() {
+    let state = DropBomb("the hook's captures panic when dropped");
+    gc::set_unraisable_hook(Some(Box::new(move |_: &recycle::Unraisable<'_>| {
+        let _keep = &state;
+        drop(gc::set_unraisable_hook(None)); // a one-shot hook
+    })));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let _guard = DropGcWhileUnwinding(Some(Gc::new(Boom {
+            _bomb: DropBomb("the value's Drop"),
+        })));
+        panic!("outer panic");
+    }));
+    assert!(result.is_err());
+    assert!(gc::set_unraisable_hook(None).is_none(), "it removed itself");
+}
+
+#[test]
+fn try_unwrap_drops_the_value_before_a_pending_panic_continues() {
+    // A weak callback panics, and then the value's Drop does.
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let object = Gc::new(Boom {
+            _bomb: DropBomb("the value's Drop"),
+        });
+        let _w = Gc::downgrade_with_callback(&object, || panic!("weak callback"));
+        let _ = Gc::try_unwrap(object);
+    }));
+    let message = result.expect_err("the callback's panic continues");
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"weak callback"));
+
+    // A finalizer panics, and then the value's Drop does.
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct FinalizerBoom {
+        #[trace(skip)]
+        _bomb: DropBomb,
+    }
+    impl Finalize for FinalizerBoom {
+        fn finalize(&self) {
+            panic!("finalizer");
+        }
+    }
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let _ = Gc::into_inner(Gc::new(FinalizerBoom {
+            _bomb: DropBomb("the value's Drop"),
+        }));
+    }));
+    let message = result.expect_err("the finalizer's panic continues");
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"finalizer"));
+}
+
+#[test]
+fn an_object_left_with_only_the_collector_s_hold_is_garbage() {
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Holder {
+        me: RefCell<Option<Gc<Holder>>>,
+        leaf: RefCell<Option<Gc<Leaf>>>,
+    }
+    #[derive(Trace)]
+    struct Leaf {
+        cell: RefCell<Option<Gc<Leaf>>>,
+        #[trace(skip)]
+        token: crate::common::Token,
+    }
+    impl Finalize for Holder {
+        fn finalize(&self) {
+            if let Some(leaf) = self.leaf.borrow_mut().take() {
+                // The leaf's value can no longer be looked into, and its
+                // last handle goes: only the collector's hold is left.
+                std::mem::forget(leaf.cell.borrow_mut());
+                drop(leaf);
+            }
+        }
+    }
+    let tally = crate::common::Tally::new();
+    let holder = Gc::new(Holder {
+        me: RefCell::new(None),
+        leaf: RefCell::new(Some(Gc::new(Leaf {
+            cell: RefCell::new(None),
+            token: tally.token(),
+        }))),
+    });
+    *holder.me.borrow_mut() = Some(holder.clone());
+    drop(holder);
+    assert_eq!(gc::collect(), 2, "the holder and the leaf");
+    assert_eq!(tally.dropped(), 1, "the leaf was freed");
+    let zero = gc::get_objects(None)
+        .unwrap()
+        .iter()
+        .filter(|o| o.strong_count() < 2)
+        .count();
+    assert_eq!(zero, 0, "no listed object without a count");
 }
