@@ -136,12 +136,26 @@ pub(crate) fn drop_and_report<T>(value: T, context: &'static str) {
 /// Drops a panic payload; one whose `Drop` panics in turn is logged, and
 /// that second payload leaked.
 fn drop_payload(payload: PanicPayload) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        core::mem::forget(again);
+    if !drop_nested(payload) {
         log_quietly(
             || log::error!(target: "recycle::unraisable", "a panic payload panicked when dropped"),
         );
     }
+}
+
+/// Drops a panic payload whose `Drop` may panic, and the payload of that
+/// panic in turn, and so on; after a few, the last one is leaked, and this
+/// returns `false`. Never panics.
+fn drop_nested(payload: PanicPayload) -> bool {
+    let mut current = payload;
+    for _ in 0..8 {
+        match catch_unwind(AssertUnwindSafe(move || drop(current))) {
+            Ok(()) => return true,
+            Err(next) => current = next,
+        }
+    }
+    core::mem::forget(current);
+    false
 }
 
 /// Hands a panic that cannot continue to the hook (or logs it), then drops
@@ -182,9 +196,9 @@ pub(crate) fn report(payload: PanicPayload, context: &'static str) {
 
 /// A `log` call that cannot panic: the logger is the program's code, and a
 /// panic of it here (reporting a panic that cannot continue) would have
-/// nowhere to go. Its payload is leaked, as a last resort.
+/// nowhere to go. Its payload is dropped (see [`drop_nested`]).
 fn log_quietly(f: impl FnOnce()) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-        core::mem::forget(payload);
+        drop_nested(payload);
     }
 }

@@ -150,7 +150,10 @@ pub(crate) fn on_free(address: usize) {
 /// `tracemalloc.start()`). Allocations made before are not traced. Does
 /// nothing if tracing already.
 pub fn start() {
-    TRACER.with(|tracer| {
+    // `try_with`: from a thread-local's destructor, after this thread's
+    // tracer is gone, there is nothing to start (and a panic there would
+    // abort the process).
+    let _ = TRACER.try_with(|tracer| {
         let mut tracer = tracer.borrow_mut();
         if tracer.is_none() {
             *tracer = Some(Tracer::new());
@@ -160,18 +163,27 @@ pub fn start() {
 
 /// Stops tracing and forgets every record (Python's `tracemalloc.stop()`).
 pub fn stop() {
-    let old = TRACER.with(|tracer| tracer.borrow_mut().take());
+    let old = TRACER
+        .try_with(|tracer| tracer.borrow_mut().take())
+        .ok()
+        .flatten();
     drop(old);
 }
 
 /// Is the calling thread tracing?
 pub fn is_tracing() -> bool {
-    TRACER.with(|tracer| tracer.borrow().is_some())
+    TRACER
+        .try_with(|tracer| tracer.borrow().is_some())
+        .unwrap_or(false)
 }
 
 /// Runs `f` on the tracer, or returns `default` when not tracing.
 fn with_tracer<R>(default: R, f: impl FnOnce(&mut Tracer) -> R) -> R {
-    TRACER.with(|tracer| tracer.borrow_mut().as_mut().map_or(default, f))
+    // After the thread's tracer is gone (thread exit), as if not tracing.
+    match TRACER.try_with(|tracer| tracer.borrow_mut().as_mut().map(f)) {
+        Ok(Some(result)) => result,
+        _ => default,
+    }
 }
 
 /// `(current, peak)`: bytes in traced allocations now, and the most there

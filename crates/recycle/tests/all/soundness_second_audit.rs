@@ -1,7 +1,8 @@
-//! Regressions for the second and third audits (of this redesign, before
-//! it landed): objects the resurrection pass adopted without a hold or kept
-//! with none, panic payloads and user values dropped where a panic could
-//! escape during unwinding, and a panicking logger.
+//! Regressions for the second, third and fourth audits (of this redesign,
+//! before it landed): objects the resurrection pass adopted without a hold
+//! or kept with none, panic payloads and user values dropped where a panic
+//! could escape during unwinding, a panicking logger, and tracemalloc used
+//! from a thread-local's destructor.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -454,4 +455,41 @@ fn an_object_left_with_only_the_collector_s_hold_is_garbage() {
         .filter(|o| o.strong_count() < 2)
         .count();
     assert_eq!(zero, 0, "no listed object without a count");
+}
+
+#[test]
+fn tracemalloc_from_a_thread_local_destroyed_after_its_own() {
+    struct Diagnose(RefCell<Vec<Gc<Victim>>>);
+    impl Drop for Diagnose {
+        fn drop(&mut self) {
+            drop(std::mem::take(&mut *self.0.borrow_mut()));
+            recycle::tracemalloc::start();
+            if recycle::tracemalloc::is_tracing() {
+                let _ = recycle::tracemalloc::take_snapshot();
+            }
+            let _ = recycle::tracemalloc::get_traced_memory();
+            recycle::tracemalloc::stop();
+            gc::collect();
+        }
+    }
+    thread_local! {
+        static DIAGNOSE: Diagnose = const { Diagnose(RefCell::new(Vec::new())) };
+    }
+    std::thread::spawn(|| {
+        // Registered first, so destroyed after tracemalloc's own.
+        DIAGNOSE.with(|d| {
+            d.0.borrow_mut().push(Gc::new(Victim {
+                other: RefCell::new(None),
+                value: 1,
+            }))
+        });
+        recycle::tracemalloc::start();
+        drop(Gc::new(Victim {
+            other: RefCell::new(None),
+            value: 2,
+        }));
+        recycle::tracemalloc::stop();
+    })
+    .join()
+    .expect("no abort at thread exit");
 }
