@@ -34,6 +34,15 @@
 //!
 //! Each thread has its own heap and its own settings; these functions act on
 //! the calling thread's.
+//!
+//! # From inside a collection
+//!
+//! Every function here may be called from any code a collection runs: a
+//! `Drop`, a finalizer, a weak callback, a gc callback, or a `trace` run by
+//! [`get_referents`], [`get_referrers`] or [`snapshot`]. [`collect`] and
+//! [`collect_generation`] then return 0; [`freeze`] and [`unfreeze`] are
+//! deferred until the collection ends; the others act at once (the
+//! collector's lists are consistent whenever such code runs).
 
 use core::fmt;
 
@@ -106,7 +115,9 @@ pub fn collect() -> usize {
 }
 
 /// Collects generations `0..=generation` (Python's `gc.collect(generation)`)
-/// and returns the number of unreachable objects found among them.
+/// and returns the number of unreachable objects found among them. Called
+/// while a collection is already running on this thread, it does nothing
+/// and returns `Ok(0)`, as [`collect`] does.
 ///
 /// ```
 /// use recycle::gc;
