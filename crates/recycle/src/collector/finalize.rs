@@ -13,14 +13,29 @@ use super::list::{GcList, object_header, unlink};
 /// others still run).
 ///
 /// Contracts: on entry every object of `unreachable` is garbage, intact,
-/// held by the collector and condemned (`UNREACHABLE | DEAD`). The first
-/// walk takes `DEAD` off all of them, so that every finalizer sees every
-/// object of the garbage intact (PEP 442), and can resurrect it, through a
-/// `Weak` too; `handle_resurrected_objects` condemns again what is still
-/// garbage. On exit they are still held and in the list: finalizers cannot
+/// held by the collector and condemned (`UNREACHABLE | DEAD`). If a
+/// finalizer of theirs is due, a walk takes `DEAD` off all of them, so that
+/// every finalizer sees every object of the garbage intact (PEP 442), and
+/// can resurrect it, through a `Weak` too; `handle_resurrected_objects`
+/// condemns again what is still garbage. If none is due, nothing changes. On exit they are still held and in the list: finalizers cannot
 /// take them out of it (the holds keep every object alive and make
 /// `try_unwrap` and `get_mut` refuse).
 pub(crate) fn finalize_garbage(unreachable: &GcList) -> (bool, Option<PanicPayload>) {
+    // `needs_finalizers` may come from an object that turned out reachable:
+    // the garbage stays condemned unless a finalizer of its own is due.
+    let mut any_due = false;
+    unreachable.for_each(|links| {
+        // SAFETY: a live, held object of the list.
+        let header = unsafe { object_header(links) };
+        // SAFETY: as above.
+        let due = unsafe { crate::header::vtable(header) }.finalize.is_some()
+            // SAFETY: as above.
+            && !unsafe { header.as_ref() }.is_finalized();
+        any_due |= due;
+    });
+    if !any_due {
+        return (false, None);
+    }
     unreachable.for_each(|links| {
         // SAFETY: a live, held object of the list.
         unsafe { links.as_ref() }.revive_for_finalizers();

@@ -578,3 +578,58 @@ fn gc_any_cannot_revive_an_object_waiting_in_the_trashcan() {
     assert_eq!(tally.dropped(), 200);
     assert_eq!(gc::collect(), 0);
 }
+
+#[test]
+fn garbage_stays_condemned_when_its_only_pending_finalizer_was_not_garbage() {
+    // A finalizable object that `move_unreachable` first finds unreachable,
+    // then reachable after all (its holder comes later in the list), makes
+    // the collection expect finalizers; none of the garbage has one.
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Fin {
+        me: RefCell<Option<Gc<Fin>>>,
+    }
+    impl Finalize for Fin {
+        fn finalize(&self) {}
+    }
+    #[derive(Trace)]
+    struct HoldsFin {
+        fin: RefCell<Option<Gc<Fin>>>,
+    }
+    #[derive(Trace)]
+    struct Pair {
+        other: RefCell<Option<Gc<Pair>>>,
+        #[trace(skip)]
+        seen: Rc<RefCell<Vec<bool>>>,
+    }
+    impl Drop for Pair {
+        fn drop(&mut self) {
+            if let Some(other) = self.other.borrow().as_ref() {
+                self.seen.borrow_mut().push(Gc::try_deref(other).is_some());
+            }
+        }
+    }
+    gc::disable(); // keeps the list order: allocation order
+    let fin = Gc::new(Fin {
+        me: RefCell::new(None),
+    });
+    let holder = Gc::new(HoldsFin {
+        fin: RefCell::new(Some(fin.clone())),
+    });
+    drop(fin);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let a = Gc::new(Pair {
+        other: RefCell::new(None),
+        seen: seen.clone(),
+    });
+    let b = Gc::new(Pair {
+        other: RefCell::new(Some(a.clone())),
+        seen: seen.clone(),
+    });
+    *a.other.borrow_mut() = Some(b);
+    drop(a);
+    assert_eq!(gc::collect(), 2);
+    gc::enable();
+    assert_eq!(*seen.borrow(), [false, false], "the pair was out of reach");
+    assert!(!gc::is_finalized(holder.fin.borrow().as_ref().unwrap()));
+}
