@@ -354,7 +354,8 @@ impl<T: ?Sized> Gc<T> {
                     // collector's hold, or no user code runs meanwhile).
                     unsafe {
                         unlink(links);
-                        detach(links, heap.counters.current_epoch());
+                        let _ = heap;
+                        detach(links, crate::collector::generations::ANCIENT_EPOCH);
                     }
                 });
             }

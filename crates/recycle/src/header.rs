@@ -697,20 +697,24 @@ pub(crate) unsafe fn set_frozen(links: NonNull<GcLinks>, frozen: bool) {
 }
 
 /// Takes a tracked object out of the collector's view (`Gc::get_mut`): the
-/// caller has unlinked it; this gives it the state of a young object of
-/// `epoch` in no list (no collection, cycle, frozen or decremented state).
-/// It comes back when a handle to it is dropped (`generations`), or when a
-/// trusted `trace` reports it during a collection (`Tracer::visit`).
+/// caller has unlinked it; this gives it the state of an object in no list
+/// (no collection, cycle, frozen or decremented state). It keeps its epoch
+/// (a frozen one gets the oldest, `ancient`: frozen objects are counted in
+/// no generation, and unfrozen ones go to the oldest), so the generation
+/// counters stay right. It comes back when a handle to it is dropped
+/// (`generations`), or when a trusted `trace` reports it during a
+/// collection (`Tracer::visit`).
 ///
 /// # Safety
 ///
 /// - `links` is the prefix of a live tracked object, unlinked, with
 ///   provenance over the whole allocation.
-pub(crate) unsafe fn detach(links: NonNull<GcLinks>, epoch: u32) {
+pub(crate) unsafe fn detach(links: NonNull<GcLinks>, ancient: u32) {
     // SAFETY: per the contract.
     unsafe {
         let l = links.as_ref();
-        debug_assert!(!l.is_linked() && epoch < EPOCH_LIMIT);
+        debug_assert!(!l.is_linked());
+        let epoch = if l.is_frozen() { ancient } else { l.epoch() };
         l.set_state((l.state() & OBJECT_BITS) | DETACHED | ((epoch as usize) << EPOCH_SHIFT));
         header_of(links)
             .as_ref()

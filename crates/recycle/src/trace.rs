@@ -556,6 +556,10 @@ impl Tracer {
                         // the set; `walk` is the collector's live list.
                         unsafe {
                             let epoch = (*self.current).epoch();
+                            let was = links.epoch();
+                            crate::heap::with_heap(|heap| {
+                                heap.counters.note_epoch_moved(was, epoch)
+                            });
                             links.adopt(epoch, header.strong());
                             header.set_age_class(crate::header::AgeClass::MaybeYoung);
                             (*walk).push_back(links_ptr);

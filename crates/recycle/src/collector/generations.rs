@@ -191,7 +191,7 @@ pub(crate) unsafe fn relink_unlisted(header: NonNull<GcHeader>) {
         // SAFETY: per the contract.
         unsafe {
             let links = links_of(header);
-            crate::header::detach(links, heap.counters.current_epoch());
+            crate::header::detach(links, ANCIENT_EPOCH);
             relink_detached(heap, links);
         }
     })
@@ -207,15 +207,14 @@ pub(crate) unsafe fn relink_unlisted(header: NonNull<GcHeader>) {
 unsafe fn relink_detached(heap: &crate::heap::Heap, links_ptr: NonNull<GcLinks>) {
     // SAFETY: per the contract.
     let links = unsafe { links_ptr.as_ref() };
+    let was = links.epoch();
     links.start_in_epoch(heap.counters.current_epoch());
+    heap.counters.note_epoch_moved(was, links.epoch());
     if heap.collecting.get() {
         // Not part of the collection that runs (see `Heap::track`).
         links.set_new(true);
         heap.allocated_while_collecting.set(true);
     }
-    heap.counters
-        .young_population
-        .set(heap.counters.young_population.get() + 1);
     mark_dirty(0b111);
     let list = if heap.counters.collects_automatically() {
         links.set_decremented(true);
@@ -418,6 +417,19 @@ impl GenerationCounters {
     /// Would the next collection's epoch overflow the header's field?
     pub(crate) fn epochs_exhausted(&self) -> bool {
         self.gen0_from.get() >= EPOCH_LIMIT - 1
+    }
+
+    /// An object in no list (detached by `Gc::get_mut`, or resurrected from
+    /// the trashcan) takes epoch `to` instead of `from` as it comes back:
+    /// `young_population` follows if that changes its generation's class.
+    pub(crate) fn note_epoch_moved(&self, from: u32, to: u32) {
+        let young = |epoch| epoch >= self.gen1_from.get();
+        let population = self.young_population.get();
+        match (young(from), young(to)) {
+            (false, true) => self.young_population.set(population + 1),
+            (true, false) => self.young_population.set(population.saturating_sub(1)),
+            _ => {}
+        }
     }
 
     /// The epoch at which the last collection of generation 1 or 2 began.

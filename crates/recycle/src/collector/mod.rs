@@ -171,7 +171,6 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         };
         let outcome = collect_region(heap, young, &pool, &unreachable, members, debug);
         restore.armed = false;
-        clear_new_flags(heap);
 
         match generation {
             0 => {}
@@ -202,6 +201,8 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         if let Some(payload) = outcome.panic {
             crate::unraisable::keep_first(&mut first_panic, payload);
         }
+        // After the last user code before the validator (the logger above).
+        clear_new_flags(heap);
         end_collection(heap, &info, first_panic);
         info.collected
     })
@@ -446,12 +447,16 @@ pub(crate) fn clear_new_flags(heap: &Heap) {
 }
 
 /// Clears the heap's `collecting` flag when the collection ends, however,
-/// and then does what `gc::freeze`/`gc::unfreeze` asked for meanwhile.
+/// and the `NEW` flags of what was allocated meanwhile; then does what
+/// `gc::freeze`/`gc::unfreeze` asked for meanwhile.
 pub(crate) struct ClearOnExit<'a>(pub(crate) &'a Heap);
 
 impl Drop for ClearOnExit<'_> {
     fn drop(&mut self) {
         self.0.collecting.set(false);
+        // What user code allocated since the collection last cleared them
+        // (stop callbacks, the logger) is not part of any collection now.
+        clear_new_flags(self.0);
         introspect::run_deferred_requests(self.0);
     }
 }

@@ -24,11 +24,39 @@ pub(crate) fn panic_on_next(level: Level) {
     PANIC_ON.with(|p| p.set(Some(level)));
 }
 
+/// A tracked object, as the logger makes them.
+pub(crate) type Made = Gc<RefCell<Vec<Gc<u8>>>>;
+
+thread_local! {
+    /// Tracked objects this thread's logger made, when asked to.
+    static MADE_BY_LOGGER: RefCell<Option<Vec<Made>>> = const { RefCell::new(None) };
+}
+
+/// Makes this thread's logger allocate a tracked object at every record
+/// (`Some`), or stop and hand them over (`None`).
+pub(crate) fn logger_allocates(on: bool) -> Vec<Made> {
+    MADE_BY_LOGGER.with(|m| {
+        let mut m = m.borrow_mut();
+        let made = m.take().unwrap_or_default();
+        if on {
+            *m = Some(Vec::new());
+        }
+        made
+    })
+}
+
 impl Log for Capture {
     fn enabled(&self, _: &Metadata<'_>) -> bool {
         true
     }
     fn log(&self, record: &Record<'_>) {
+        let _ = MADE_BY_LOGGER.try_with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut()
+                && let Some(made) = m.as_mut()
+            {
+                made.push(Gc::new(RefCell::new(Vec::new())));
+            }
+        });
         if PANIC_ON.try_with(|p| p.get()).ok().flatten() == Some(record.level()) {
             PANIC_ON.with(|p| p.set(None));
             panic!("the logger panics on: {}", record.args());

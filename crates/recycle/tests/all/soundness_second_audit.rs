@@ -1,8 +1,9 @@
-//! Regressions for the second, third and fourth audits (of this redesign,
-//! before it landed): objects the resurrection pass adopted without a hold
+//! Regressions for the second to fifth audits (of this redesign, before
+//! it landed): objects the resurrection pass adopted without a hold
 //! or kept with none, panic payloads and user values dropped where a panic
-//! could escape during unwinding, a panicking logger, and tracemalloc used
-//! from a thread-local's destructor.
+//! could escape during unwinding, a panicking logger, tracemalloc used
+//! from a thread-local's destructor, and the generation bookkeeping of
+//! detached objects and of objects made by user code at a collection's end.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -492,4 +493,101 @@ fn tracemalloc_from_a_thread_local_destroyed_after_its_own() {
     })
     .join()
     .expect("no abort at thread exit");
+}
+
+#[derive(Trace)]
+struct Plain {
+    next: RefCell<Option<Gc<Plain>>>,
+    #[trace(skip)]
+    name: &'static str,
+}
+
+fn plain(name: &'static str) -> Gc<Plain> {
+    Gc::new(Plain {
+        next: RefCell::new(None),
+        name,
+    })
+}
+
+#[test]
+fn detaching_an_old_object_keeps_the_young_count_right() {
+    // Debug builds check the young population against the lists after
+    // every collection.
+    gc::collect();
+    let mut old = plain("old");
+    gc::collect(); // `old` is in generation 2
+    let young = plain("young");
+    assert!(Gc::get_mut(&mut old).is_some()); // detached
+    drop(old);
+    gc::collect_generation(0).unwrap();
+    let mut old = plain("old");
+    gc::collect();
+    assert!(Gc::get_mut(&mut old).is_some());
+    *young.next.borrow_mut() = Some(old.clone()); // found by adoption
+    gc::collect_generation(0).unwrap();
+    assert_eq!(old.name, "old");
+    drop(young);
+    drop(old);
+    assert_eq!(gc::collect(), 0);
+}
+
+#[test]
+fn objects_made_at_a_collection_s_end_take_part_in_the_next() {
+    thread_local! {
+        static MADE: RefCell<Vec<Gc<Plain>>> = const { RefCell::new(Vec::new()) };
+    }
+    gc::collect();
+    let armed = std::rc::Rc::new(Cell::new(true));
+    let fire = armed.clone();
+    let id = gc::add_callback(move |phase, _| {
+        if phase == gc::Phase::Stop && fire.replace(false) {
+            let a = plain("made in a stop callback");
+            let b = plain("its pair");
+            *a.next.borrow_mut() = Some(b.clone());
+            *b.next.borrow_mut() = Some(a.clone());
+            MADE.with(|m| m.borrow_mut().extend([a, b]));
+            gc::freeze(); // deferred to the collection's end
+        }
+    });
+    gc::collect_generation(0).unwrap();
+    gc::remove_callback(id);
+    assert!(!armed.get());
+    assert!(gc::get_freeze_count() >= 2);
+    gc::unfreeze();
+    gc::collect_generation(0).unwrap(); // debug: the lists are checked
+    MADE.with(|m| m.borrow_mut().clear());
+    // An incremental cycle of generation 2 finds the pair too.
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(10, 1, 1);
+    let mut junk = Vec::new();
+    let stats_before = gc::get_stats()[2].collected;
+    for i in 0..if cfg!(miri) { 2_000 } else { 200_000 } {
+        junk.push(plain("junk"));
+        if i % 64 == 0 {
+            junk.clear();
+        }
+        if gc::get_stats()[2].collected >= stats_before + 2 {
+            break;
+        }
+    }
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    drop(junk);
+    if !cfg!(miri) {
+        assert!(
+            gc::get_stats()[2].collected >= stats_before + 2,
+            "the pair was collected"
+        );
+    }
+    assert_eq!(gc::collect(), 0);
+
+    // The logger runs at a collection's end too.
+    let _reset = crate::debug::capture();
+    crate::debug::logger_allocates(true);
+    gc::set_debug(gc::DebugFlags::STATS);
+    gc::collect_generation(0).unwrap(); // debug: the lists are checked
+    gc::set_debug(gc::DebugFlags::empty());
+    let made = crate::debug::logger_allocates(false);
+    assert!(!made.is_empty());
+    gc::collect_generation(0).unwrap();
+    drop(made);
 }
