@@ -5,7 +5,6 @@ use core::any::TypeId;
 use core::fmt;
 use core::ptr::NonNull;
 
-use crate::destroy::destroy_unreferenced;
 use crate::gc_box::GcBox;
 use crate::handle::Gc;
 use crate::header::GcHeader;
@@ -111,12 +110,10 @@ impl Clone for GcAny {
 
 impl Drop for GcAny {
     fn drop(&mut self) {
-        if self.header().dec_strong() == 0 {
-            // SAFETY: this was the last strong handle.
-            unsafe { destroy_unreferenced(self.header) }
-        } else {
-            // SAFETY: this handle's pointer, to a live object.
-            unsafe { crate::collector::generations::note_reference_dropped(self.header) };
+        if self.header().release_strong() {
+            // SAFETY: the handle being dropped: its pointer, to an object
+            // whose count it just gave up.
+            unsafe { crate::destroy::release_slow(self.header) }
         }
     }
 }

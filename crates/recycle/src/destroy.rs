@@ -26,28 +26,43 @@ use crate::weakref;
 /// a similar small limit; each level costs one user `Drop` frame or so.
 const TRASHCAN_DEPTH: u32 = 64;
 
+/// The rest of a handle's drop, when [`GcHeader::release_strong`] says
+/// there is more to do: the last handle went, and the object's type's
+/// `destroy` takes over; or the decrement must be reported to the
+/// collector (the only way a cycle can become garbage: see
+/// `collector::generations`). Out of line and shared by every type, so that
+/// `Gc::drop`, inlined everywhere, stays a decrement and a test.
+///
+/// # Safety
+///
+/// - `header` is the pointer of the handle being dropped (provenance over
+///   the whole allocation), whose decrement was the one just tested.
+#[inline(never)]
+pub(crate) unsafe fn release_slow(header: NonNull<GcHeader>) {
+    // SAFETY: the allocation is live: either this handle's count was the
+    // last (and nothing has destroyed the object yet), or others remain.
+    if unsafe { header.as_ref() }.strong() == 0 {
+        // SAFETY: the count just reached 0; `destroy` is the object's own
+        // type's destructor, found through its vtable.
+        unsafe { (crate::header::vtable(header).destroy)(header) }
+    } else {
+        // SAFETY: a live object (other handles remain), through a
+        // handle's pointer.
+        unsafe { crate::collector::generations::note_reference_dropped(header) }
+    }
+}
+
 /// Destroys an object whose strong count just reached 0: drops its value,
 /// releases the implicit weak handle and frees the memory once no `Weak`
 /// remains. A panic in the value's `Drop` still frees what it must, then
-/// continues to the caller.
+/// continues to the caller. What it needs to know about the object's type
+/// comes from `O`: the vtable, or (through the vtable's `destroy` entry,
+/// which the drop path calls) the type itself, known at compile time.
 ///
 /// # Safety
 ///
 /// - `header` belongs to a live object whose strong count is 0, and nothing
-///   else will destroy it.
-#[inline(never)]
-pub(crate) unsafe fn destroy_unreferenced(header: NonNull<GcHeader>) {
-    // SAFETY: forwarded contract.
-    unsafe { destroy_unreferenced_with::<Erased>(header) }
-}
-
-/// [`destroy_unreferenced`], with what it needs to know about the object's
-/// type taken from `O`: the vtable, or (through the vtable's `destroy`
-/// entry, which `Gc::drop` calls) the type itself, known at compile time.
-///
-/// # Safety
-///
-/// - As [`destroy_unreferenced`]; `O` describes the object's type.
+///   else will destroy it; `O` describes the object's type.
 #[inline]
 pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>) {
     // SAFETY: the object is live until it is freed below.

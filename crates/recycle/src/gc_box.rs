@@ -46,7 +46,7 @@ pub(crate) struct VTable {
     pub(crate) drop_value: unsafe fn(NonNull<GcHeader>),
     /// Runs the value's finalizer, if the type has one (`T::HAS_FINALIZER`).
     pub(crate) finalize: Option<unsafe fn(NonNull<GcHeader>)>,
-    /// `destroy_unreferenced` compiled for `T`: what `Gc::drop` calls when
+    /// `destroy::destroy_unreferenced_with` compiled for `T`: what `Gc::drop` calls when
     /// the last handle goes.
     pub(crate) destroy: unsafe fn(NonNull<GcHeader>),
     /// `core::any::type_name::<T>()`.

@@ -10,7 +10,6 @@ use core::ops::Deref;
 use core::panic::Location;
 use core::ptr::{self, NonNull};
 
-use crate::collector::generations::note_reference_dropped;
 use crate::collector::list::unlink;
 use crate::destroy::release_implicit_weak;
 use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in, allocate_untracked};
@@ -438,13 +437,10 @@ impl<T: ?Sized> Drop for Gc<T> {
     /// Decrements the strong count; the last handle destroys the value.
     #[inline]
     fn drop(&mut self) {
-        if self.header().dec_strong() == 0 {
-            // SAFETY: this was the last strong handle.
-            unsafe { destroy_last(self.header_ptr()) }
-        } else {
-            // The only way a cycle can become garbage (see `generations`).
-            // SAFETY: this handle's pointer, to a live object.
-            unsafe { note_reference_dropped(self.header_ptr()) };
+        if self.header().release_strong() {
+            // SAFETY: the handle being dropped: its pointer, to an object
+            // whose count it just gave up.
+            unsafe { crate::destroy::release_slow(self.header_ptr()) }
         }
     }
 }
@@ -463,22 +459,6 @@ impl<T: ?Sized> Deref for Gc<T> {
         // SAFETY: not dead, and a live handle keeps the value alive.
         unsafe { &(*self.ptr.as_ptr()).value }
     }
-}
-
-/// The last strong handle of an object went: its type's `destroy` takes
-/// over. Out of line, so that `Gc::drop`, inlined everywhere, stays a
-/// decrement and a test (finding the vtable of a tracked object means a
-/// look at its pool).
-///
-/// # Safety
-///
-/// - `header` is a live object's, with provenance over its allocation, and
-///   its strong count just reached 0.
-#[inline(never)]
-unsafe fn destroy_last(header: NonNull<GcHeader>) {
-    // SAFETY: per the contract; `destroy` is the object's own type's
-    // destructor.
-    unsafe { (crate::header::vtable(header).destroy)(header) }
 }
 
 #[cold]

@@ -193,7 +193,7 @@ pub(crate) const fn is_small(layout: Layout) -> bool {
 }
 
 const HEADER: usize = size_of::<PoolHeader>();
-const _: () = assert!(HEADER % ALIGNMENT == 0 && HEADER <= ALIGNMENT * 4);
+const _: () = assert!(HEADER.is_multiple_of(ALIGNMENT) && HEADER <= ALIGNMENT * 4);
 const _: () = assert!(POOL_SIZE <= u32::MAX as usize);
 
 /// Has every block of the pool been handed out at least once?

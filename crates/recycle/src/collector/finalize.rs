@@ -138,8 +138,10 @@ pub(crate) fn handle_resurrected_objects(
             return;
         }
         header.dec_strong();
-        // Referenced from outside now, not waiting as decremented.
+        // Referenced from outside now, not waiting as decremented: its
+        // next decrement counts again.
         links.set_decremented(false);
+        header.set_reports_decrements(true);
     });
     merge.armed = false;
     old.append(unreachable);

@@ -307,7 +307,11 @@ fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
         unsafe {
             let l = links.as_ref();
             if !l.is_cycle_scanned() {
-                l.cycle_scan(object_header(links).as_ref().strong());
+                let header = object_header(links).as_ref();
+                l.cycle_scan(header.strong());
+                if !header.reports_decrements() {
+                    generations::note_quiet_member_scanned(header);
+                }
             }
             unlink(links);
             cycle.done.push_back(links);

@@ -179,7 +179,7 @@ struct Ouch {
 impl Finalize for Ouch {
     fn finalize(&self) {
         self.calls.set(self.calls.get() + 1);
-        if self.calls.get() % 17 == 0 {
+        if self.calls.get().is_multiple_of(17) {
             gc::collect();
         }
     }

@@ -565,3 +565,116 @@ fn cycles_dropped_while_automatic_collection_is_off_are_still_found() {
     assert_eq!(tally.dropped(), 1);
     drop(keep);
 }
+
+// The drop path reports a decrement to the collector only while the
+// object's header asks for it; an object stops asking once its generations
+// are marked, and must ask again after a collection examines it. These
+// tests make an object quiet, let a collection examine it, and then check
+// that the garbage its next decrement makes is still found automatically.
+
+/// Two old nodes in a cycle, with an extra handle to `a`; returns the extra
+/// handle. `a` has been made quiet: a clone of it was dropped while old.
+fn quiet_old_cycle(tally: &Tally) -> Gc<Node> {
+    let a = Node::new(1, tally);
+    let b = Node::new(2, tally);
+    a.link(&b);
+    b.link(&a);
+    gc::collect(); // both old
+    drop(a.clone()); // reported once: `a` is quiet from now on
+    drop(b);
+    a
+}
+
+/// Allocates young nodes with low thresholds until the automatic
+/// collections have dropped `expected` nodes of `tally` (or gives up).
+fn allocate_until_dropped(tally: &Tally, expected: usize) -> usize {
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(20, 1, 1);
+    let young_tally = Tally::new();
+    let mut young = Vec::new();
+    for i in 0..size(20_000, 2_000) {
+        young.push(Node::new(i, &young_tally));
+        if tally.dropped() >= expected {
+            break;
+        }
+    }
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    drop(young);
+    tally.dropped()
+}
+
+#[test]
+fn a_full_collection_makes_quiet_old_objects_report_again() {
+    let tally = Tally::new();
+    let a = quiet_old_cycle(&tally);
+    gc::collect(); // examines `a` and clears generation 2's mark
+    drop(a); // the cycle is garbage now; only this drop can tell
+    assert_eq!(
+        allocate_until_dropped(&tally, 2),
+        2,
+        "an automatic collection found the cycle"
+    );
+}
+
+#[test]
+fn an_incremental_cycle_makes_quiet_old_objects_report_again() {
+    let tally = Tally::new();
+    let a = quiet_old_cycle(&tally);
+    // Automatic collections of a growing heap: incremental cycles run over
+    // generation 2, `a` among their members.
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(20, 1, 1);
+    let keep_tally = Tally::new();
+    let keep: Vec<Gc<Node>> = (0..size(5_000, 600))
+        .map(|i| Node::new(i, &keep_tally))
+        .collect();
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    drop(a);
+    assert_eq!(
+        allocate_until_dropped(&tally, 2),
+        2,
+        "an automatic collection found the cycle"
+    );
+    drop(keep);
+}
+
+#[test]
+fn unfrozen_objects_report_again() {
+    gc::collect();
+    let tally = Tally::new();
+    let a = Node::new(1, &tally);
+    let b = Node::new(2, &tally);
+    a.link(&b);
+    b.link(&a);
+    gc::freeze();
+    drop(a.clone()); // frozen: quiet
+    gc::unfreeze();
+    gc::collect(); // `a` and `b` examined (reachable), marks cleared
+    drop(b);
+    drop(a);
+    assert_eq!(
+        allocate_until_dropped(&tally, 2),
+        2,
+        "an automatic collection found the cycle"
+    );
+}
+
+#[test]
+fn promoted_decremented_objects_report_again() {
+    let tally = Tally::new();
+    let a = Node::new(1, &tally);
+    let b = Node::new(2, &tally);
+    a.link(&b);
+    b.link(&a);
+    drop(a.clone()); // young: listed as decremented, quiet
+    gc::collect_generation(0).unwrap();
+    gc::collect_generation(1).unwrap(); // old now, and examined on the way
+    gc::collect(); // generation 2 examined: its mark cleared
+    drop(b);
+    drop(a);
+    assert_eq!(
+        allocate_until_dropped(&tally, 2),
+        2,
+        "an automatic collection found the cycle"
+    );
+}

@@ -681,3 +681,28 @@ fn trace_that_reads_through_its_handles_during_deletion() {
     assert_eq!(tally.dropped(), n, "every object freed");
     assert_eq!(gc::collect(), 0);
 }
+
+/// The same for a tracked object, whose count word also carries the flag
+/// that asks the drop path to report decrements: its count overflows out of
+/// the word rather than into the flag.
+#[test]
+#[cfg(not(miri))] // Miri cannot start processes
+fn refcount_overflow_of_a_tracked_object_aborts() {
+    if std::env::var_os("RECYCLE_OVERFLOW_CHILD").is_some() {
+        let a = Gc::new(RefCell::new(None::<Gc<u8>>));
+        loop {
+            std::mem::forget(a.clone());
+        }
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "misuse::refcount_overflow_of_a_tracked_object_aborts",
+            "--nocapture",
+        ])
+        .env("RECYCLE_OVERFLOW_CHILD", "1")
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(6), "SIGABRT expected: {out:?}");
+}
