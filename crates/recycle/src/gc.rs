@@ -145,6 +145,37 @@ pub fn is_enabled() -> bool {
     with_heap(|heap| heap.counters.is_enabled())
 }
 
+/// Turns adaptive pacing on (the default) or off.
+///
+/// With it on, automatic collections learn from what they found: after an
+/// automatic young collection that found no garbage, the next ones skip
+/// their examination (1, 3, 7, ... up to 63 in a row, their objects
+/// promoted unexamined); after an incremental cycle of generation 2 that
+/// found none, generation 2 must grow 16 times more than CPython's 25%
+/// before the next one (up to 65 times its size, and by at most about a
+/// million objects). One that finds garbage restores CPython's schedule. A
+/// program that only builds then pays for a few small collections; one
+/// that makes cyclic garbage is collected as promptly as before.
+///
+/// With it off, automatic collection follows the thresholds exactly as
+/// CPython does ([`set_threshold`]). Explicit collections are never paced.
+///
+/// ```
+/// use recycle::gc;
+///
+/// gc::set_adaptive_pacing(false); // CPython's schedule, exactly
+/// assert!(!gc::adaptive_pacing());
+/// gc::set_adaptive_pacing(true);
+/// ```
+pub fn set_adaptive_pacing(on: bool) {
+    with_heap(|heap| heap.counters.pacer.set_adaptive(on))
+}
+
+/// Is adaptive pacing on? (See [`set_adaptive_pacing`].)
+pub fn adaptive_pacing() -> bool {
+    with_heap(|heap| heap.counters.pacer.is_adaptive())
+}
+
 /// The collection counters `(count0, count1, count2)`: net tracked
 /// allocations since the last collection of generation 0, collections of
 /// generation 0 since the last of generation 1, and of generation 1 since

@@ -21,6 +21,7 @@ use core::cell::Cell;
 use core::ptr::NonNull;
 
 use super::list::{GcList, unlink};
+use super::pacer::Pacer;
 use crate::header::{AgeClass, EPOCH_LIMIT, GcHeader, GcLinks, links_of};
 use crate::heap::with_heap;
 
@@ -378,6 +379,8 @@ pub(crate) struct GenerationCounters {
     gen1_from: Cell<u32>,
     /// Tracked objects in generations 0 and 1 (frozen ones excepted).
     pub(crate) young_population: Cell<usize>,
+    /// How much automatic collections examine, from what they found.
+    pub(crate) pacer: Pacer,
 }
 
 impl GenerationCounters {
@@ -395,6 +398,7 @@ impl GenerationCounters {
             gen0_from: Cell::new(FIRST_EPOCH),
             gen1_from: Cell::new(FIRST_EPOCH),
             young_population: Cell::new(0),
+            pacer: Pacer::new(),
         }
     }
 
@@ -507,7 +511,10 @@ impl GenerationCounters {
         (0..NUM_GENERATIONS).rev().find(|&g| {
             self.count[g].get() > self.threshold[g].get()
                 && (g < NUM_GENERATIONS - 1
-                    || self.long_lived_pending.get() >= self.long_lived_total.get() / 4)
+                    || self.pacer.old_generation_grown(
+                        self.long_lived_pending.get(),
+                        self.long_lived_total.get(),
+                    ))
         })
     }
 

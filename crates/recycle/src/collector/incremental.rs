@@ -282,6 +282,7 @@ fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
             let collected = collect_tentative(heap);
             cycle.phase.set(CyclePhase::Idle);
             heap.counters.finish_old_cycle(cycle.survivors.get());
+            heap.counters.pacer.note_old_yield(collected.unreachable);
             (handled, Some(collected))
         }
     }

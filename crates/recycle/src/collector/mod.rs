@@ -43,6 +43,7 @@ pub(crate) mod incremental;
 pub(crate) mod introspect;
 pub(crate) mod list;
 pub(crate) mod lookahead;
+pub(crate) mod pacer;
 pub(crate) mod stats;
 pub(crate) mod weakrefs;
 
@@ -125,7 +126,11 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         // From here on, the epochs say the collected objects are in the next
         // generation; `first_epoch` still tells which they are.
         let (first_epoch, promoted) = heap.counters.begin_epoch(generation);
-        if examine == Examine::IfDirty && !generations::may_hold_garbage(generation) {
+        if examine == Examine::IfDirty
+            && (!generations::may_hold_garbage(generation)
+                || (generation < NUM_GENERATIONS - 1
+                    && heap.counters.pacer.skip_young_examination()))
+        {
             promote_unexamined(heap, generation, promoted);
             info.duration = start.elapsed();
             end_collection(heap, &info, first_panic);
@@ -172,6 +177,9 @@ fn collect_generations(generation: usize, examine: Examine) -> usize {
         let outcome = collect_region(heap, young, &pool, &unreachable, members, debug);
         restore.armed = false;
 
+        if examine == Examine::IfDirty && generation < NUM_GENERATIONS - 1 {
+            heap.counters.pacer.note_young_yield(outcome.unreachable);
+        }
         match generation {
             0 => {}
             1 => {

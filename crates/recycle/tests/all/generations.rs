@@ -502,6 +502,7 @@ fn a_decremented_survivor_leads_the_older_collection_to_its_cycle() {
     // decremented, so that the next collection of generation 1 starts from
     // it and frees the cycle.
     gc::collect();
+    gc::set_adaptive_pacing(false); // CPython's schedule: gen 1 follows at once
     gc::set_threshold(0, 1_000, 1_000); // nothing automatic while building
     let tally = Tally::new();
     let old = Node::new(1, &tally);
@@ -525,6 +526,7 @@ fn a_decremented_survivor_leads_the_older_collection_to_its_cycle() {
     assert_eq!(young_collected, 0, "generation 0 alone cannot free it");
     assert_eq!(older_collected, 2, "generation 1 starts from the survivor");
     assert_eq!(tally.dropped(), 2);
+    gc::set_adaptive_pacing(true);
     drop(keep);
 }
 
@@ -621,7 +623,9 @@ fn an_incremental_cycle_makes_quiet_old_objects_report_again() {
     let tally = Tally::new();
     let a = quiet_old_cycle(&tally);
     // Automatic collections of a growing heap: incremental cycles run over
-    // generation 2, `a` among their members.
+    // generation 2, `a` among their members (on CPython's schedule: paced,
+    // the fruitless cycles would be spaced out).
+    gc::set_adaptive_pacing(false);
     let thresholds = gc::get_threshold();
     gc::set_threshold(20, 1, 1);
     let keep_tally = Tally::new();
@@ -635,6 +639,7 @@ fn an_incremental_cycle_makes_quiet_old_objects_report_again() {
         2,
         "an automatic collection found the cycle"
     );
+    gc::set_adaptive_pacing(true);
     drop(keep);
 }
 

@@ -19,6 +19,7 @@ mod incremental;
 mod introspect;
 mod misuse;
 mod model;
+mod pacing;
 mod snapshot;
 mod soundness;
 mod soundness_audit;

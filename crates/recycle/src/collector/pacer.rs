@@ -1,0 +1,127 @@
+//! Pacing: how much of its examining automatic collection does, learned
+//! from what its last collections found.
+//!
+//! CPython decides when to collect from allocation counts alone (its
+//! thresholds, and a full collection when generation 2 has grown by 25%
+//! since the last one). On a heap that only grows, that examines every
+//! object about five times: twice while young, and three more times on
+//! average in the full collections, each 25% larger than the one before.
+//! That doubles the cost of building a large structure, in CPython as
+//! here, and none of those collections finds anything.
+//!
+//! A pacer in the manner of the JVM's adaptive size policy or Go's GC
+//! pacer trades memory for time according to what collecting has yielded:
+//!
+//! - **Young generations.** An automatic young collection that examined
+//!   candidates and found no garbage makes the next ones skip their
+//!   examination, 1, 3, 7, ... up to [`MAX_YOUNG_SKIPS`] in a row; the
+//!   skipped collections promote their objects unexamined (with their
+//!   generations still marked, so nothing is forgotten: the candidates move
+//!   on to the older generation, whose collections see them). One that
+//!   finds garbage resets the skipping.
+//! - **Generation 2.** An incremental cycle starts once generation 2 has
+//!   grown by a factor since the last one ended: 25% (CPython's rule) after
+//!   a cycle that found garbage, and four times more after each cycle that
+//!   found none, up to [`MAX_OLD_GROWTH_SHIFT`], beyond which the growth
+//!   allowed is also capped in objects ([`MAX_OLD_SLACK`]), so that garbage
+//!   made after a long fruitless build waits a bounded time.
+//!
+//! A program that makes cyclic garbage keeps finding some, and is collected
+//! as promptly as with CPython's rules; one that only builds pays for a few
+//! small collections. `gc::collect()` and `gc::collect_generation` are not
+//! paced, and do not change the pacing.
+
+use core::cell::Cell;
+
+/// At most this many automatic young collections in a row skip examining.
+const MAX_YOUNG_SKIPS: u32 = 63;
+/// Generation 2 may grow by `2^shift / 4` of its size before a cycle: from
+/// 25% (shift 0) up to 64 times (shift 8).
+const MAX_OLD_GROWTH_SHIFT: u32 = 8;
+/// Each fruitless cycle multiplies the growth allowed by `2^this`.
+const OLD_GROWTH_STEP: u32 = 4;
+/// The growth allowed beyond 25% is at most this many objects.
+const MAX_OLD_SLACK: usize = 1 << 20;
+
+/// The pacing state of one heap.
+pub(crate) struct Pacer {
+    /// Pacing is on (`gc::set_adaptive_pacing`).
+    adaptive: Cell<bool>,
+    /// Automatic young collections to skip, from now.
+    young_skips_left: Cell<u32>,
+    /// How many the next fruitless young collection makes skip.
+    young_skips_next: Cell<u32>,
+    /// Generation 2 may grow by `2^shift / 4` before the next cycle.
+    old_growth_shift: Cell<u32>,
+}
+
+impl Pacer {
+    pub(crate) const fn new() -> Self {
+        Pacer {
+            adaptive: Cell::new(true),
+            young_skips_left: Cell::new(0),
+            young_skips_next: Cell::new(1),
+            old_growth_shift: Cell::new(0),
+        }
+    }
+
+    /// Turns pacing on or off; either way, from CPython's schedule.
+    pub(crate) fn set_adaptive(&self, on: bool) {
+        self.adaptive.set(on);
+        self.young_skips_left.set(0);
+        self.young_skips_next.set(1);
+        self.old_growth_shift.set(0);
+    }
+
+    pub(crate) fn is_adaptive(&self) -> bool {
+        self.adaptive.get()
+    }
+
+    /// Should this automatic young collection skip examining? (Counts it.)
+    pub(crate) fn skip_young_examination(&self) -> bool {
+        let left = self.young_skips_left.get();
+        if left == 0 || !self.adaptive.get() {
+            return false;
+        }
+        self.young_skips_left.set(left - 1);
+        true
+    }
+
+    /// An automatic young collection examined its candidates and found
+    /// `unreachable` objects.
+    pub(crate) fn note_young_yield(&self, unreachable: usize) {
+        if unreachable > 0 || !self.adaptive.get() {
+            self.young_skips_left.set(0);
+            self.young_skips_next.set(1);
+        } else {
+            let skips = self.young_skips_next.get();
+            self.young_skips_left.set(skips);
+            self.young_skips_next
+                .set((skips * 2 + 1).min(MAX_YOUNG_SKIPS));
+        }
+    }
+
+    /// Has generation 2 grown enough for the next cycle, at `pending`
+    /// objects promoted into it since the last one ended with `total`?
+    pub(crate) fn old_generation_grown(&self, pending: usize, total: usize) -> bool {
+        let quarter = total / 4;
+        if !self.adaptive.get() {
+            return pending >= quarter;
+        }
+        let shift = self.old_growth_shift.get();
+        let allowed = quarter << shift;
+        let allowed = allowed.min(quarter + MAX_OLD_SLACK);
+        pending >= allowed
+    }
+
+    /// An automatic cycle of generation 2 ended, having found
+    /// `unreachable` objects.
+    pub(crate) fn note_old_yield(&self, unreachable: usize) {
+        let shift = if unreachable > 0 || !self.adaptive.get() {
+            0
+        } else {
+            (self.old_growth_shift.get() + OLD_GROWTH_STEP).min(MAX_OLD_GROWTH_SHIFT)
+        };
+        self.old_growth_shift.set(shift);
+    }
+}

@@ -1,0 +1,136 @@
+//! Adaptive pacing (`gc::set_adaptive_pacing`): automatic collections that
+//! find nothing make the next ones examine less; garbage found brings back
+//! CPython's schedule.
+
+use recycle::Gc;
+use recycle::gc::{self, GenerationStats};
+
+use crate::common::{Node, Tally, size};
+
+/// Objects examined by generation since `before`.
+fn examined_since(before: &[GenerationStats; 3]) -> [u64; 3] {
+    let after = gc::get_stats();
+    [0, 1, 2].map(|g| after[g].candidates - before[g].candidates)
+}
+
+/// A tree built top-down as a user writes it: each child is made, a clone
+/// goes into its parent's edges, and the local handle is dropped (a
+/// decrement to non-zero, which makes it a candidate). No garbage.
+fn build_tree(tally: &Tally, nodes: usize) -> (Gc<Node>, usize) {
+    let root = Node::new(0, tally);
+    let mut level = vec![root.clone()];
+    let mut made = 1;
+    while made < nodes {
+        let mut next = Vec::new();
+        for parent in &level {
+            for _ in 0..4 {
+                let child = Node::new(made, tally);
+                child.link(parent);
+                parent.link(&child);
+                next.push(child.clone());
+                drop(child);
+                made += 1;
+            }
+        }
+        level = next;
+    }
+    (root, made)
+}
+
+/// Examinations by generation while building a tree of `nodes`.
+fn examined_building(nodes: usize) -> [u64; 3] {
+    gc::collect();
+    let tally = Tally::new();
+    let before = gc::get_stats();
+    let (root, made) = build_tree(&tally, nodes);
+    let examined = examined_since(&before);
+    assert_eq!(tally.dropped(), 0, "nothing was garbage");
+    drop(root);
+    gc::collect();
+    assert_eq!(tally.dropped(), made);
+    examined
+}
+
+#[test]
+fn a_growing_heap_is_examined_less_when_collections_find_nothing() {
+    let nodes = size(40_000, 3_000);
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(100, 10, 10);
+    gc::set_adaptive_pacing(false);
+    let fixed = examined_building(nodes);
+    gc::set_adaptive_pacing(true);
+    let paced = examined_building(nodes);
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    let young = |e: [u64; 3]| e[0] + e[1];
+    assert!(
+        young(paced) * 4 < young(fixed),
+        "young examinations: paced {paced:?}, CPython's schedule {fixed:?}"
+    );
+    assert!(
+        paced[2] < fixed[2],
+        "generation 2: paced {paced:?}, CPython's schedule {fixed:?}"
+    );
+}
+
+#[test]
+fn young_garbage_after_a_fruitless_build_is_still_found_automatically() {
+    gc::set_adaptive_pacing(true);
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(100, 10, 10);
+    let tally = Tally::new();
+    let (root, _) = build_tree(&tally, size(20_000, 2_000)); // skips are at their longest
+    let garbage = Tally::new();
+    let cycles = size(20_000, 2_000);
+    for i in 0..cycles {
+        let n = Node::new(i, &garbage);
+        n.link(&n);
+    }
+    let freed_automatically = garbage.dropped();
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    // The skips end at the first fruitful collection: at most 63 skipped
+    // collections (of 100 allocations) and one young generation's worth
+    // can be left when the loop ends.
+    assert!(
+        freed_automatically + 64 * 100 + 1_100 >= cycles,
+        "{freed_automatically} of {cycles} freed automatically"
+    );
+    drop(root);
+    gc::collect();
+    assert_eq!(garbage.dropped(), cycles);
+}
+
+#[test]
+fn old_garbage_after_a_fruitless_build_is_still_found_automatically() {
+    gc::set_adaptive_pacing(true);
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(100, 2, 2);
+    let tally = Tally::new();
+    let (root, _) = build_tree(&tally, size(10_000, 1_000));
+    // Old garbage: a subtree's worth of old cycles, dropped at once.
+    let garbage = Tally::new();
+    let old: Vec<Gc<Node>> = (0..1_000)
+        .map(|i| {
+            let n = Node::new(i, &garbage);
+            n.link(&n);
+            n
+        })
+        .collect();
+    gc::collect_generation(1).unwrap(); // old now
+    drop(old);
+    // The growth allowed after fruitless cycles is bounded: allocating
+    // beyond it (and keeping what was allocated) brings a cycle.
+    let keep_tally = Tally::new();
+    let mut keep = Vec::new();
+    let limit = size(2_000_000, 40_000);
+    while garbage.dropped() < 1_000 && keep.len() < limit {
+        keep.push(Node::new(0, &keep_tally));
+    }
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    assert_eq!(
+        garbage.dropped(),
+        1_000,
+        "found after {} allocations",
+        keep.len()
+    );
+    drop((root, keep));
+}
