@@ -62,7 +62,7 @@ const fn row(label: &'static str, workload: &'static str, key: &'static str) -> 
 }
 
 /// The summary rows, in order.
-pub const ROWS: [Row; 17] = [
+pub const ROWS: [Row; 23] = [
     row("clone + drop, ns/op", "clone_drop", "ns_per_op"),
     Row {
         leak_key: Some("missing_drops"),
@@ -92,6 +92,36 @@ pub const ROWS: [Row; 17] = [
             "given_back_round_ns_per_node",
         )
     },
+    row(
+        "DOM of 1.1M, depth-first (Rc: Weak parents): build, ns/node",
+        "dom_dfs",
+        "build_ns_per_node",
+    ),
+    row(
+        "the same, automatic collection off (gc::disable)",
+        "dom_dfs",
+        "build_disabled_ns_per_node",
+    ),
+    row(
+        "the same: automatic collection's cost, % of the build",
+        "dom_dfs",
+        "automatic_overhead_pct",
+    ),
+    row(
+        "DOM of 1.1M, breadth-first (Rc: Weak parents): build, ns/node",
+        "dom_bfs",
+        "build_ns_per_node",
+    ),
+    row(
+        "the same, automatic collection off (gc::disable)",
+        "dom_bfs",
+        "build_disabled_ns_per_node",
+    ),
+    row(
+        "the same: automatic collection's cost, % of the build",
+        "dom_bfs",
+        "automatic_overhead_pct",
+    ),
     row(
         "1M self-loops: build, ns/obj",
         "cyc_self",

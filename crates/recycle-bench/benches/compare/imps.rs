@@ -65,6 +65,11 @@ pub(crate) trait Imp {
     /// if the implementation can be told to (only recycle, which otherwise
     /// learns to keep it: `recycle::alloc::set_retain_limit(0)`).
     fn give_freed_memory_back() {}
+    /// The top-down DOM workloads (`dom`), for the implementations that
+    /// have them (`Rc` and recycle); the others report nothing.
+    fn dom(report: &mut recycle_bench::Report, order: crate::dom::Order) {
+        let _ = (report, order);
+    }
 }
 
 /// Implementations by name, in table order.
@@ -207,6 +212,9 @@ impl Imp for RcImp {
     const COLLECTS_CYCLES: bool = false;
     refcell_node_imp!(rc_nodes, std::rc::Rc::new);
     fn collect() {}
+    fn dom(report: &mut recycle_bench::Report, order: crate::dom::Order) {
+        crate::dom::rc(report, order)
+    }
 }
 
 // ---------------------------------------------------------------- recycle
@@ -251,6 +259,9 @@ impl Imp for RecycleImp {
     }
     fn give_freed_memory_back() {
         recycle::alloc::set_retain_limit(0);
+    }
+    fn dom(report: &mut recycle_bench::Report, order: crate::dom::Order) {
+        crate::dom::recycle(report, order)
     }
 }
 

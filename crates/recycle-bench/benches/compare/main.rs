@@ -18,6 +18,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use recycle_bench::{Outcome, Report, Results, markdown, peak_rss_kib, write_chart};
 
+mod dom;
 mod imps;
 mod workloads;
 

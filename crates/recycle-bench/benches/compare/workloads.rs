@@ -10,10 +10,12 @@ use recycle_bench::{Report, rss_kib};
 use crate::imps::{Imp, drops};
 
 /// Workloads by name, in table order.
-pub(crate) const NAMES: [&str; 10] = [
+pub(crate) const NAMES: [&str; 12] = [
     "clone_drop",
     "tree",
     "tree_again",
+    "dom_dfs",
+    "dom_bfs",
     "cyc_self",
     "cyc_ring",
     "cyc_random",
@@ -43,6 +45,8 @@ pub(crate) fn run<I: Imp>(name: &str, report: &mut Report) {
         "clone_drop" => clone_drop::<I>(report),
         "tree" => tree::<I>(report),
         "tree_again" => tree_again::<I>(report),
+        "dom_dfs" => I::dom(report, crate::dom::Order::DepthFirst),
+        "dom_bfs" => I::dom(report, crate::dom::Order::BreadthFirst),
         "cyc_self" => cyclic::<I>(report, Shape::SelfLoops),
         "cyc_ring" => cyclic::<I>(report, Shape::Ring),
         "cyc_random" => cyclic::<I>(report, Shape::Random),
