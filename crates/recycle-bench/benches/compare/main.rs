@@ -56,7 +56,11 @@ fn options(args: &[String]) -> Options {
     let mut o = Options {
         runs: 3,
         workloads: workloads::NAMES.iter().map(|s| s.to_string()).collect(),
-        imps: imps::NAMES.iter().map(|s| s.to_string()).collect(),
+        imps: imps::NAMES
+            .iter()
+            .filter(|&&name| name != CPYTHON || python_version().is_some())
+            .map(|s| s.to_string())
+            .collect(),
         out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/recycle-bench"),
     };
     let mut args = args.iter();
@@ -75,6 +79,10 @@ fn options(args: &[String]) -> Options {
             // `cargo bench` passes `--bench`; filters are not used.
             _ => {}
         }
+    }
+    if o.imps.iter().any(|imp| imp == CPYTHON) && python_version().is_none() {
+        eprintln!("recycle-bench: no python3 found: the CPython column is left out");
+        o.imps.retain(|imp| imp != CPYTHON);
     }
     o
 }
@@ -127,10 +135,18 @@ fn main() {
         for workload in &o.workloads {
             for imp in &o.imps {
                 bar.set_message(format!("{workload} / {imp}"));
-                let out = Command::new(&exe)
-                    .args(["--child", workload, imp])
-                    .output()
-                    .expect("start a child process");
+                let out = if imp == CPYTHON {
+                    Command::new("python3")
+                        .arg(python_workloads())
+                        .arg(workload)
+                        .output()
+                        .expect("start python3")
+                } else {
+                    Command::new(&exe)
+                        .args(["--child", workload, imp])
+                        .output()
+                        .expect("start a child process")
+                };
                 let outcome = Outcome::parse(
                     &String::from_utf8_lossy(&out.stdout),
                     &String::from_utf8_lossy(&out.stderr),
@@ -156,7 +172,9 @@ fn main() {
     report.push_str(
         "\n† `Rc` cannot collect cycles: its reclaim figure is for breaking every cycle by hand \
          (clearing the edges) and then dropping. LEAK n: objects whose `Drop` never ran after \
-         the final collection.\n",
+         the final collection. CPython: the same workloads as Python programs \
+         (`python/workloads.py`, nodes with `__slots__`; its DOM rows are medians of 3 \
+         rounds, not 5).\n",
     );
     println!("{report}");
     std::fs::create_dir_all(&o.out).expect("create the output directory");
@@ -168,6 +186,23 @@ fn main() {
         }
     }
     eprintln!("tables and charts written to {}", o.out.display());
+}
+
+/// The column of the system recycle reimplements: the same workloads as
+/// Python programs, run by the machine's `python3`.
+const CPYTHON: &str = "CPython";
+
+/// `python3 --version`, if there is one.
+fn python_version() -> Option<String> {
+    let out = Command::new("python3").arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The Python versions of the workloads.
+fn python_workloads() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/workloads.py")
 }
 
 /// CPU, cores and compiler, for the report's header.
@@ -188,5 +223,6 @@ fn machine_line() -> String {
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {rustc}")
+    let python = python_version().unwrap_or_else(|| "no python3".to_string());
+    format!("{cpu}, {cores} cores, {rustc}, {python}")
 }
