@@ -2,7 +2,10 @@
 //! `Rc` with the same graph's edges cleared by hand before its handles drop
 //! (the best `Rc` can do). Shapes: self-loops, one ring, and a random graph
 //! with 3 out-edges per node. Only the reclaim is timed; the graph is built
-//! in the untimed setup of each iteration.
+//! in the untimed setup of each iteration, so the heap is warm when it is
+//! timed: criterion's warm-up iterations, and before each iteration the one
+//! before it, allocate and free a graph of the same size (as recycle-bench
+//! does with an untimed pass).
 //!
 //! `cargo bench -p recycle --bench collect`
 

@@ -53,9 +53,15 @@ fn examined_building(nodes: usize) -> [u64; 3] {
 
 #[test]
 fn a_growing_heap_is_examined_less_when_collections_find_nothing() {
-    let nodes = size(40_000, 3_000);
+    // Under Miri, a smaller tree and smaller thresholds, so that the same
+    // number of collections happen.
+    let nodes = size(40_000, 400);
     let thresholds = gc::get_threshold();
-    gc::set_threshold(100, 10, 10);
+    if cfg!(miri) {
+        gc::set_threshold(10, 4, 4);
+    } else {
+        gc::set_threshold(100, 10, 10);
+    }
     gc::set_adaptive_pacing(false);
     let fixed = examined_building(nodes);
     gc::set_adaptive_pacing(true);
@@ -76,11 +82,13 @@ fn a_growing_heap_is_examined_less_when_collections_find_nothing() {
 fn young_garbage_after_a_fruitless_build_is_still_found_automatically() {
     gc::set_adaptive_pacing(true);
     let thresholds = gc::get_threshold();
-    gc::set_threshold(100, 10, 10);
+    let threshold = size(100, 10);
+    gc::set_threshold(threshold, 10, 10);
     let tally = Tally::new();
-    let (root, _) = build_tree(&tally, size(20_000, 2_000)); // skips are at their longest
+    // Long enough a build for the skips to reach their longest.
+    let (root, _) = build_tree(&tally, size(20_000, 1_000));
     let garbage = Tally::new();
-    let cycles = size(20_000, 2_000);
+    let cycles = size(20_000, 1_000);
     for i in 0..cycles {
         let n = Node::new(i, &garbage);
         n.link(&n);
@@ -88,10 +96,10 @@ fn young_garbage_after_a_fruitless_build_is_still_found_automatically() {
     let freed_automatically = garbage.dropped();
     gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
     // The skips end at the first fruitful collection: at most 63 skipped
-    // collections (of 100 allocations) and one young generation's worth
-    // can be left when the loop ends.
+    // collections and one young generation's worth can be left when the
+    // loop ends.
     assert!(
-        freed_automatically + 64 * 100 + 1_100 >= cycles,
+        freed_automatically + 64 * threshold + 11 * threshold >= cycles,
         "{freed_automatically} of {cycles} freed automatically"
     );
     drop(root);
@@ -103,12 +111,13 @@ fn young_garbage_after_a_fruitless_build_is_still_found_automatically() {
 fn old_garbage_after_a_fruitless_build_is_still_found_automatically() {
     gc::set_adaptive_pacing(true);
     let thresholds = gc::get_threshold();
-    gc::set_threshold(100, 2, 2);
+    gc::set_threshold(size(100, 10), 2, 2);
     let tally = Tally::new();
-    let (root, _) = build_tree(&tally, size(10_000, 1_000));
+    let (root, _) = build_tree(&tally, size(10_000, 300));
     // Old garbage: a subtree's worth of old cycles, dropped at once.
     let garbage = Tally::new();
-    let old: Vec<Gc<Node>> = (0..1_000)
+    let count = size(1_000, 50);
+    let old: Vec<Gc<Node>> = (0..count)
         .map(|i| {
             let n = Node::new(i, &garbage);
             n.link(&n);
@@ -121,14 +130,14 @@ fn old_garbage_after_a_fruitless_build_is_still_found_automatically() {
     // beyond it (and keeping what was allocated) brings a cycle.
     let keep_tally = Tally::new();
     let mut keep = Vec::new();
-    let limit = size(2_000_000, 40_000);
-    while garbage.dropped() < 1_000 && keep.len() < limit {
+    let limit = size(2_000_000, 100_000);
+    while garbage.dropped() < count && keep.len() < limit {
         keep.push(Node::new(0, &keep_tally));
     }
     gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
     assert_eq!(
         garbage.dropped(),
-        1_000,
+        count,
         "found after {} allocations",
         keep.len()
     );
