@@ -13,10 +13,9 @@
 use core::ptr::NonNull;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::collector::PanicPayload;
-use crate::collector::list::unlink;
+use crate::collector::hooks::{self, PanicPayload};
 use crate::gc_box::deallocate;
-use crate::header::{GcHeader, links_of};
+use crate::header::GcHeader;
 use crate::heap::{Heap, with_heap};
 use crate::trace::Trace;
 use crate::unraisable::{keep_first, resume_or_report};
@@ -48,7 +47,7 @@ pub(crate) unsafe fn release_slow(header: NonNull<GcHeader>) {
     } else {
         // SAFETY: a live object (other handles remain), through a
         // handle's pointer.
-        unsafe { crate::collector::generations::note_reference_dropped(header) }
+        unsafe { hooks::note_reference_dropped(header) }
     }
 }
 
@@ -105,7 +104,7 @@ pub(crate) unsafe fn destroy_unreferenced_with<O: Ops>(header: NonNull<GcHeader>
                 epoch,
             } = destroyed
             {
-                heap.counters.note_destruction(epoch);
+                hooks::note_destruction(heap, epoch);
             }
         } else {
             push_to_trashcan(heap, header);
@@ -125,7 +124,7 @@ fn push_to_trashcan(heap: &Heap, header: NonNull<GcHeader>) {
     // types have links, and lists hold live objects only.
     unsafe {
         if header.as_ref().is_tracked_type() {
-            unlink(links_of(header));
+            hooks::untrack_for_trashcan(header);
         }
     }
     let mut trashcan = heap.trashcan.get();
@@ -156,7 +155,7 @@ fn empty_trashcan(heap: &Heap) {
             Ok(Destroyed::Gone {
                 tracked: true,
                 epoch,
-            }) => heap.counters.note_destruction(epoch),
+            }) => hooks::note_destruction(heap, epoch),
             Ok(Destroyed::Gone { tracked: false, .. } | Destroyed::Resurrected) => {}
             Err(payload) => {
                 keep_first(&mut first_panic, payload);
@@ -242,13 +241,8 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
     let mut epoch = None;
     let tracked = O::tracked(h);
     if tracked {
-        // SAFETY: tracked type, so it has links; lists hold live objects only.
-        unsafe {
-            let links = links_of(header);
-            unlink(links);
-            epoch = links.as_ref().unfrozen_epoch();
-            links.as_ref().clear_state();
-        }
+        // SAFETY: tracked type, so it has links; its count is 0.
+        epoch = unsafe { hooks::untrack_for_destruction(header) };
     }
     // Weak callbacks: after the finalizer, once the object is out of every
     // list (a collection run by a callback cannot see it), before the value
@@ -349,14 +343,8 @@ unsafe fn run_finalizer<O: Ops>(header: NonNull<GcHeader>) -> Finalized {
         // must look at it again. Out of its list if it waited in the
         // trashcan: it goes back, as a young object whose count went down.
         // SAFETY: the pointer the object was destroyed through, to a live
-        // object; tracked, so it has links.
-        unsafe {
-            if O::tracked(h) && !links_of(header).as_ref().is_linked() {
-                crate::collector::generations::relink_unlisted(header);
-            } else {
-                crate::collector::generations::note_reference_dropped(header);
-            }
-        }
+        // object with its value intact and a count above zero.
+        unsafe { hooks::relink_resurrected(header, O::tracked(h)) }
         Finalized::Resurrected(panic)
     } else {
         Finalized::Dead(panic)

@@ -10,10 +10,10 @@ use core::ops::Deref;
 use core::panic::Location;
 use core::ptr::{self, NonNull};
 
-use crate::collector::list::unlink;
+use crate::collector::hooks;
 use crate::destroy::release_implicit_weak;
 use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in, allocate_untracked};
-use crate::header::{GcHeader, detach, links_of};
+use crate::header::{GcHeader, links_of};
 use crate::heap::with_heap;
 use crate::trace::{Trace, TraceAction, Tracer, Trust};
 use crate::weak::Weak;
@@ -82,11 +82,11 @@ impl<T: Trace + 'static> Gc<T> {
         let (gc, collect) = with_heap(|heap| {
             let gc = init(allocate_uninit_in::<T>(heap, site), value);
             // SAFETY: a tracked type with an initialized value, in no list yet.
-            let collect = unsafe { heap.track(links_of(gc.header_ptr())) };
+            let collect = unsafe { hooks::track_new(heap, links_of(gc.header_ptr())) };
             (gc, collect)
         });
         if collect {
-            crate::collector::collect_automatically();
+            hooks::collect_automatically();
         }
         gc
     }
@@ -181,12 +181,8 @@ impl<T: Trace + 'static> Gc<T> {
         if T::MAY_CONTAIN_GC && this.header().is_tracked_type() {
             // SAFETY: tracked; its list (if any) is one of the heap's (a
             // uniquely owned object is not garbage).
-            let epoch = unsafe {
-                let links = links_of(header);
-                unlink(links);
-                links.as_ref().unfrozen_epoch()
-            };
-            with_heap(|heap| heap.counters.note_destruction(epoch));
+            let epoch = unsafe { hooks::untrack_for_destruction(header) };
+            with_heap(|heap| hooks::note_destruction(heap, epoch));
         }
         if this.header().has_weak_callbacks() {
             // Strong is 0: the callbacks cannot reach the value.
@@ -245,9 +241,10 @@ impl<T: ?Sized> Gc<T> {
     #[inline]
     fn track(&self) {
         // SAFETY: a tracked type with an initialized value, not yet in a list.
-        let collect = with_heap(|heap| unsafe { heap.track(links_of(self.header_ptr())) });
+        let collect =
+            with_heap(|heap| unsafe { hooks::track_new(heap, links_of(self.header_ptr())) });
         if collect {
-            crate::collector::collect_automatically();
+            hooks::collect_automatically();
         }
     }
 
@@ -346,17 +343,12 @@ impl<T: ?Sized> Gc<T> {
             let links = unsafe { links_of(this.header_ptr()) };
             // SAFETY: as above.
             if unsafe { links.as_ref() }.is_linked() {
-                with_heap(|heap| {
-                    // SAFETY: a live tracked object in one of the heap's
-                    // lists: not in one of the collector's own (those hold
-                    // only garbage, which has a second count, the
-                    // collector's hold, or no user code runs meanwhile).
-                    unsafe {
-                        unlink(links);
-                        let _ = heap;
-                        detach(links, crate::collector::generations::ANCIENT_EPOCH);
-                    }
-                });
+                // SAFETY: a live tracked object with one handle and no weak
+                // one, in one of the heap's lists: not in one of the
+                // collector's own (those hold only garbage, which has a
+                // second count, the collector's hold, or no user code runs
+                // meanwhile).
+                unsafe { hooks::detach_for_get_mut(links) };
             }
         } else {
             // SAFETY: the handle keeps the object, and its vtable, alive.

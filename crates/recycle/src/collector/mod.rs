@@ -39,6 +39,7 @@ pub(crate) mod deduce;
 pub(crate) mod delete;
 pub(crate) mod finalize;
 pub(crate) mod generations;
+pub(crate) mod hooks;
 pub(crate) mod incremental;
 pub(crate) mod introspect;
 pub(crate) mod list;
