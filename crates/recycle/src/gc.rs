@@ -17,6 +17,19 @@
 //! total work linear in the number of allocations. A program that builds no
 //! cycles pays only the counting.
 //!
+//! # Adaptive pacing
+//!
+//! On top of those rules, automatic collections learn from what they found
+//! ([`set_adaptive_pacing`], on by default): after a young collection that
+//! found no garbage, the next ones skip their examination for a while
+//! (promoting their objects unexamined, which forgets nothing); after an
+//! incremental cycle of generation 2 that found none, generation 2 must grow
+//! more before the next one. Finding garbage restores the schedule above.
+//! A program that builds a large structure then pays for a few small
+//! collections instead of examining every object about five times; one
+//! that makes cyclic garbage is collected as before. Turn it off to get
+//! CPython's schedule exactly.
+//!
 //! # Incremental collection of generation 2
 //!
 //! An *automatic* collection of generation 2 does not stop the program for
