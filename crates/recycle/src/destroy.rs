@@ -199,7 +199,8 @@ impl Drop for DepthGuard<'_> {
 pub(crate) enum Destroyed {
     /// The object's finalizer resurrected it: it was left alone.
     Resurrected,
-    /// The object is destroyed. If it was `tracked`, it counts for
+    /// The object is destroyed. If it was `tracked` (and the collector had
+    /// not counted its destruction already), it counts for
     /// `GenerationCounters::note_destruction`, with its `epoch` unless it
     /// was frozen.
     Gone { tracked: bool, epoch: Option<u32> },
@@ -239,8 +240,12 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
         Finalized::Dead(panic) => panic,
     };
     let mut epoch = None;
-    let tracked = O::tracked(h);
-    if tracked {
+    // Dead: the collector deleted this object's value (and counted the
+    // destruction then); a handle its `Drop` moved out kept the allocation
+    // until now. Counting it again would make the counters drift.
+    let counted_already = h.is_dead();
+    let tracked = O::tracked(h) && !counted_already;
+    if O::tracked(h) {
         // SAFETY: tracked type, so it has links; its count is 0.
         epoch = unsafe { hooks::untrack_for_destruction(header) };
     }

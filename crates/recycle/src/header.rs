@@ -338,7 +338,9 @@ impl GcHeader {
     /// Adds one weak handle; aborts when the count would reach the class bits.
     #[inline]
     pub(crate) fn inc_weak(&self) {
-        let n = self.weak.get() + 1;
+        // Wrapping: with the class bits all ones (an untracked object), the
+        // last count overflows the word itself.
+        let n = self.weak.get().wrapping_add(1);
         if n & WEAK_COUNT_MASK == 0 {
             count_overflow();
         }
@@ -783,12 +785,12 @@ pub(crate) unsafe fn set_frozen(links: NonNull<GcLinks>, frozen: bool) {
 
 /// Takes a tracked object out of the collector's view (`Gc::get_mut`): the
 /// caller has unlinked it; this gives it the state of an object in no list
-/// (no collection, cycle, frozen or decremented state). It keeps its epoch
-/// (a frozen one gets the oldest, `ancient`: frozen objects are counted in
-/// no generation, and unfrozen ones go to the oldest), so the generation
-/// counters stay right. It comes back when a handle to it is dropped
-/// (`generations`), or when a trusted `trace` reports it during a
-/// collection (`Tracer::visit`).
+/// (no collection, cycle, frozen or decremented state) and the oldest epoch,
+/// `ancient`, which no freeze or renumbering of epochs can make young again
+/// while the object is out of reach (the caller takes it out of the young
+/// population, `collector::generations::detach_counted`). It comes back
+/// when a handle to it is dropped (`generations`), or when a trusted
+/// `trace` reports it during a collection (`Tracer::visit`).
 ///
 /// # Safety
 ///
@@ -799,8 +801,7 @@ pub(crate) unsafe fn detach(links: NonNull<GcLinks>, ancient: u32) {
     unsafe {
         let l = links.as_ref();
         debug_assert!(!l.is_linked());
-        let epoch = if l.is_frozen() { ancient } else { l.epoch() };
-        l.set_state((l.state() & OBJECT_BITS) | DETACHED | ((epoch as usize) << EPOCH_SHIFT));
+        l.set_state((l.state() & OBJECT_BITS) | DETACHED | ((ancient as usize) << EPOCH_SHIFT));
         let header = header_of(links).as_ref();
         header.set_age_class(AgeClass::MaybeYoung);
         // The drop path must bring it back.

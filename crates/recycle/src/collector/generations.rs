@@ -136,8 +136,8 @@ unsafe fn note_first_decrement(header: NonNull<GcHeader>, links: NonNull<GcLinks
         mark_dirty(0b100);
         h.set_reports_decrements(false);
     } else {
-        // Young, or detached by `Gc::get_mut` (in no list, its epoch
-        // however old): the slow path tells.
+        // Young, or detached by `Gc::get_mut` (in no list, with the
+        // oldest epoch): the slow path tells.
         note_young_decrement(header, links);
     }
 }
@@ -216,10 +216,28 @@ pub(crate) unsafe fn relink_unlisted(header: NonNull<GcHeader>) {
         // SAFETY: per the contract.
         unsafe {
             let links = links_of(header);
-            crate::header::detach(links, ANCIENT_EPOCH);
+            detach_counted(heap, links);
             relink_detached(heap, links);
         }
     })
+}
+
+/// Detaches an unlinked tracked object (`header::detach`), taking it out of
+/// the young population if it was counted there: detached, it has the
+/// oldest epoch, and it is counted again when it comes back as a young
+/// object (`relink_detached`, or adoption by a collection).
+///
+/// # Safety
+///
+/// - As `header::detach`.
+pub(crate) unsafe fn detach_counted(heap: &crate::heap::Heap, links: NonNull<GcLinks>) {
+    // SAFETY: per the contract.
+    let was = unsafe { links.as_ref() }.unfrozen_epoch();
+    if let Some(was) = was {
+        heap.counters.note_epoch_moved(was, ANCIENT_EPOCH);
+    }
+    // SAFETY: per the contract.
+    unsafe { crate::header::detach(links, ANCIENT_EPOCH) };
 }
 
 /// Puts a detached object (see `header::detach`) back into the heap, as a

@@ -23,7 +23,7 @@ use core::ptr::NonNull;
 
 use super::generations;
 use super::list::unlink;
-use crate::header::{GcHeader, GcLinks, detach, links_of};
+use crate::header::{GcHeader, GcLinks, links_of};
 use crate::heap::Heap;
 
 pub(crate) use super::PanicPayload;
@@ -92,11 +92,13 @@ pub(crate) unsafe fn untrack_for_trashcan(header: NonNull<GcHeader>) {
 ///   hold only garbage, which has a second count, the collector's hold),
 ///   with provenance over the whole allocation.
 pub(crate) unsafe fn detach_for_get_mut(links: NonNull<GcLinks>) {
-    // SAFETY: per the contract.
-    unsafe {
-        unlink(links);
-        detach(links, generations::ANCIENT_EPOCH);
-    }
+    crate::heap::with_heap(|heap| {
+        // SAFETY: per the contract.
+        unsafe {
+            unlink(links);
+            generations::detach_counted(heap, links);
+        }
+    })
 }
 
 /// A finalizer run on an object whose count had reached 0 resurrected it:

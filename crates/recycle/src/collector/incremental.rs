@@ -391,13 +391,15 @@ fn collect_tentative(heap: &Heap) -> Collected {
         already_held: false,
     };
     let debug = heap.debug_flags() & !DebugFlags::STATS;
-    let examined = set.len();
     let outcome = collect_region(heap, set, &empty, &unreachable, members, debug);
     restore.armed = false;
     debug_assert!(set.is_empty(), "collect_region moved the survivors on");
+    // The candidates include the objects lent out by `Gc::get_mut` that
+    // the set adopted on the way (and which may be garbage too): not
+    // `set.len()` from before.
     cycle
         .survivors
-        .set(cycle.survivors.get() + examined - outcome.unreachable);
+        .set(cycle.survivors.get() + outcome.candidates - outcome.unreachable);
     Collected {
         unreachable: outcome.unreachable,
         uncollectable: outcome.uncollectable,

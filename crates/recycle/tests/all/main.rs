@@ -8,6 +8,7 @@ mod alloc;
 mod api;
 mod collect;
 mod common;
+mod counters_audit;
 mod cpython_finalization;
 mod cpython_gc;
 mod debug;
