@@ -783,6 +783,30 @@ pub(crate) unsafe fn set_frozen(links: NonNull<GcLinks>, frozen: bool) {
     }
 }
 
+/// An object that reached generation 2 unexamined (a young collection
+/// skipped by the pacer moved it up) may still carry a young object's
+/// bookkeeping: `DECREMENTED`, the `MaybeYoung` class and a clear
+/// `REPORT_DECREMENTS`. Leaving it so costs nothing while generation 2 stays
+/// marked, and spares the promotion a walk over every such object. The
+/// first examination of generation 2 that reaches it (the incremental
+/// cycle's scan) calls this: it becomes an ordinary old object, and its
+/// next decrement is reported again. Its per-collection flags stay.
+///
+/// # Safety
+///
+/// - `links` is the prefix of a live tracked object in generation 2 (not a
+///   list sentinel), with provenance over the whole allocation.
+pub(crate) unsafe fn settle_in_old_generation(links: NonNull<GcLinks>) {
+    // SAFETY: per the contract, the links and the header that follows them
+    // are live.
+    unsafe {
+        links.as_ref().set_flag(DECREMENTED, false);
+        let header = header_of(links).as_ref();
+        header.set_age_class(AgeClass::Old);
+        header.set_reports_decrements(true);
+    }
+}
+
 /// Takes a tracked object out of the collector's view (`Gc::get_mut`): the
 /// caller has unlinked it; this gives it the state of an object in no list
 /// (no collection, cycle, frozen or decremented state) and the oldest epoch,

@@ -20,7 +20,7 @@
 use core::cell::Cell;
 use core::ptr::NonNull;
 
-use super::list::{GcList, unlink};
+use super::list::{self, GcList, unlink};
 use super::pacer::Pacer;
 use crate::header::{AgeClass, EPOCH_LIMIT, GcHeader, GcLinks, links_of};
 use crate::heap::with_heap;
@@ -102,7 +102,8 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
             // class; the allocation is live.
             let links = unsafe { links_of(header) };
             // SAFETY: as above.
-            if unsafe { links.as_ref() }.was_decremented() {
+            let l = unsafe { links.as_ref() };
+            if l.was_decremented() && !is_old_epoch(l) {
                 // Listed already: nothing to do.
                 h.set_reports_decrements(false);
             } else {
@@ -129,9 +130,11 @@ pub(crate) unsafe fn note_reference_dropped(header: NonNull<GcHeader>) {
 unsafe fn note_first_decrement(header: NonNull<GcHeader>, links: NonNull<GcLinks>) {
     // SAFETY: per the contract.
     let (h, l) = unsafe { (header.as_ref(), links.as_ref()) };
-    if l.epoch() < GEN1_FROM.with(Cell::get) && !l.is_detached() {
+    if is_old_epoch(l) && !l.is_detached() {
         // In generation 2 (promoted without being touched): record that in
-        // the header, for the next drops.
+        // the header, for the next drops. (If it was promoted as a
+        // decremented young object, unexamined, it is one no longer.)
+        l.set_decremented(false);
         h.set_age_class(AgeClass::Old);
         mark_dirty(0b100);
         h.set_reports_decrements(false);
@@ -140,6 +143,12 @@ unsafe fn note_first_decrement(header: NonNull<GcHeader>, links: NonNull<GcLinks
         // oldest epoch): the slow path tells.
         note_young_decrement(header, links);
     }
+}
+
+/// Is this object's epoch one of generation 2's? (Also true of a detached
+/// object, which has the oldest epoch.)
+fn is_old_epoch(links: &GcLinks) -> bool {
+    links.epoch() < GEN1_FROM.with(Cell::get)
 }
 
 /// An old member of the incremental cycle, reached by its scan, had stopped
@@ -308,9 +317,18 @@ pub(crate) fn validate_heap(heap: &crate::heap::Heap) {
                     }
                     // SAFETY: not the sentinel: a live tracked object.
                     let links = unsafe { &*node };
+                    // In generation 2, an object promoted unexamined may
+                    // still be flagged: then either its next decrement is
+                    // reported, or it is quiet and the generation marked
+                    // (`header::settle_in_old_generation`).
+                    // SAFETY: as above.
+                    let header = unsafe { list::object_header(NonNull::from(links)).as_ref() };
+                    let unsettled = generation == NUM_GENERATIONS - 1
+                        && links.was_decremented()
+                        && (header.reports_decrements() || may_hold_garbage(generation));
                     assert!(
                         generation_of(&heap.counters, links) == generation
-                            && links.was_decremented() == in_decremented
+                            && (links.was_decremented() == in_decremented || unsettled)
                             && !links.is_new()
                             && !links.has_collection_flags(),
                         "an object in the wrong list of generation {generation}"
@@ -335,6 +353,12 @@ pub(crate) fn validate_heap(heap: &crate::heap::Heap) {
 /// coming back from the permanent generation).
 pub(crate) fn note_all_dirty() {
     DIRTY.with(|d| d.set(0b111));
+}
+
+/// Decremented young objects moved into generation 2 unexamined: it may
+/// hold garbage (see `collector::promote_unexamined`).
+pub(crate) fn note_unexamined_promotion() {
+    mark_dirty(0b100);
 }
 
 /// Could a collection of generations `0..=generation` find garbage?
@@ -634,6 +658,39 @@ mod tests {
             .unwrap()
             .iter()
             .any(|o| o.ptr_eq(&object))
+    }
+
+    /// Runs a whole incremental cycle of generation 2.
+    fn run_old_cycle() {
+        with_heap(crate::collector::incremental::start);
+        while with_heap(|heap| heap.old_cycle.is_running()) {
+            crate::collector::incremental::step();
+        }
+    }
+
+    #[test]
+    fn an_object_promoted_unexamined_reports_again_once_examined() {
+        gc::collect();
+        gc::set_adaptive_pacing(true);
+        let object = new_link();
+        *object.0.borrow_mut() = Some(object.clone());
+        // Young, and its count went down: listed as decremented, quiet.
+        drop(object.clone());
+        assert!(!object.header().reports_decrements());
+        // The pacer has the next young collection skip its examination:
+        // the object reaches generation 2 as it is.
+        with_heap(|heap| heap.counters.pacer.note_young_yield(0));
+        crate::collector::collect_generations(1, crate::collector::Examine::IfDirty);
+        assert!(in_generation(2, &object));
+        // Two cycles examine it; the second one finds nothing it has to
+        // mark generation 2 again for.
+        run_old_cycle();
+        run_old_cycle();
+        assert!(!super::may_hold_garbage(2));
+        // Its count goes down (it is garbage now): that must be reported.
+        drop(object);
+        assert!(super::may_hold_garbage(2), "the decrement went unreported");
+        assert_eq!(gc::collect(), 1);
     }
 
     #[test]

@@ -313,6 +313,10 @@ fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
                 if !header.reports_decrements() {
                     generations::note_quiet_member_scanned(header);
                 }
+                if l.was_decremented() {
+                    // Promoted unexamined (see `settle_in_old_generation`).
+                    crate::header::settle_in_old_generation(links);
+                }
             }
             unlink(links);
             cycle.done.push_back(links);

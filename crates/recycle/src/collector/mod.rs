@@ -254,14 +254,18 @@ fn promote_unexamined(heap: &Heap, generation: usize, promoted: usize) {
         match heap.decremented.get(old_index) {
             Some(older) => older.append(decremented),
             None => {
-                // Into generation 2, where nothing waits as decremented. (A
-                // clean collection of generation 1 or 2 finds these lists
-                // empty: the decrement that filled them also marked those
-                // generations dirty.)
-                decremented.for_each(|links| {
-                    // SAFETY: lists hold live tracked objects.
-                    unsafe { survive_into(links, old_index) };
-                });
+                // Into generation 2, which has no list of decremented
+                // objects: they join it as they are, quiet and flagged, and
+                // the next examination of generation 2 settles them
+                // (`header::settle_in_old_generation`), which spares a walk
+                // over them here. Until then generation 2 must stay marked:
+                // the decrements that listed them marked it, and marking it
+                // again here keeps that true whatever cleared it since.
+                // (A clean collection of generation 1 finds these lists
+                // empty: the decrements that filled them marked it.)
+                if !decremented.is_empty() {
+                    generations::note_unexamined_promotion();
+                }
                 heap.generations[old_index].append(decremented);
             }
         }

@@ -22,9 +22,11 @@
 //! - **Generation 2.** An incremental cycle starts once generation 2 has
 //!   grown by a factor since the last one ended: 25% (CPython's rule) after
 //!   a cycle that found garbage, and four times more after each cycle that
-//!   found none, up to [`MAX_OLD_GROWTH_SHIFT`], beyond which the growth
-//!   allowed is also capped in objects ([`MAX_OLD_SLACK`]), so that garbage
-//!   made after a long fruitless build waits a bounded time.
+//!   found none, up to [`MAX_OLD_GROWTH_SHIFT`]. The growth allowed is
+//!   also capped, at [`MAX_OLD_SLACK`] objects or [`MAX_OLD_SLACK_RATIO`]
+//!   times the generation's size, whichever is more, so that garbage made
+//!   after a long fruitless build waits a bounded time (bounded in
+//!   proportion to the heap on a large heap, as Go's pacer bounds it).
 //!
 //! A program that makes cyclic garbage keeps finding some, and is collected
 //! as promptly as with CPython's rules; one that only builds pays for a few
@@ -40,8 +42,14 @@ const MAX_YOUNG_SKIPS: u32 = 63;
 const MAX_OLD_GROWTH_SHIFT: u32 = 8;
 /// Each fruitless cycle multiplies the growth allowed by `2^this`.
 const OLD_GROWTH_STEP: u32 = 4;
-/// The growth allowed beyond 25% is at most this many objects.
+/// The growth allowed beyond 25% is at most this many objects, or
+/// [`MAX_OLD_SLACK_RATIO`] times the generation's size if that is more.
 const MAX_OLD_SLACK: usize = 1 << 20;
+/// On a large generation 2, the growth allowed beyond 25% is at most this
+/// multiple of its size. (A bound in objects alone would make every cycle
+/// of a large heap that keeps growing examine the whole of it for each
+/// `MAX_OLD_SLACK` objects added: work quadratic in the heap's size.)
+const MAX_OLD_SLACK_RATIO: usize = 4;
 
 /// The pacing state of one heap.
 pub(crate) struct Pacer {
@@ -110,7 +118,8 @@ impl Pacer {
         }
         let shift = self.old_growth_shift.get();
         let allowed = quarter << shift;
-        let allowed = allowed.min(quarter + MAX_OLD_SLACK);
+        let slack = MAX_OLD_SLACK.max(total.saturating_mul(MAX_OLD_SLACK_RATIO));
+        let allowed = allowed.min(quarter.saturating_add(slack));
         pending >= allowed
     }
 
@@ -123,5 +132,43 @@ impl Pacer {
             (self.old_growth_shift.get() + OLD_GROWTH_STEP).min(MAX_OLD_GROWTH_SHIFT)
         };
         self.old_growth_shift.set(shift);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pacer after enough fruitless cycles for the largest growth.
+    fn after_fruitless_cycles() -> Pacer {
+        let pacer = Pacer::new();
+        for _ in 0..MAX_OLD_GROWTH_SHIFT.div_ceil(OLD_GROWTH_STEP) {
+            pacer.note_old_yield(0);
+        }
+        pacer
+    }
+
+    #[test]
+    fn the_growth_allowed_is_capped_in_objects_on_a_small_generation() {
+        let pacer = after_fruitless_cycles();
+        let total = 100_000;
+        assert!(!pacer.old_generation_grown(MAX_OLD_SLACK, total));
+        assert!(pacer.old_generation_grown(total / 4 + MAX_OLD_SLACK, total));
+    }
+
+    #[test]
+    fn the_growth_allowed_is_proportional_on_a_large_generation() {
+        let pacer = after_fruitless_cycles();
+        let total = 64 * MAX_OLD_SLACK;
+        assert!(!pacer.old_generation_grown(MAX_OLD_SLACK_RATIO * total, total));
+        assert!(pacer.old_generation_grown(total / 4 + MAX_OLD_SLACK_RATIO * total, total));
+    }
+
+    #[test]
+    fn garbage_found_brings_back_cpython_s_rule() {
+        let pacer = after_fruitless_cycles();
+        pacer.note_old_yield(1);
+        assert!(pacer.old_generation_grown(250, 1000));
+        assert!(!pacer.old_generation_grown(249, 1000));
     }
 }
