@@ -241,6 +241,30 @@ impl Results {
         }
     }
 
+    /// The lowest and highest ratio of `imp`'s figure to `base`'s, run by
+    /// run (the runs of both are paired in the order they were made, one
+    /// run of every cell after the other, so that a slow moment of the
+    /// machine falls on both sides of a pair); `None` without a pair.
+    pub fn ratio_spread(&self, row: &Row, imp: &str, base: &str) -> Option<(f64, f64)> {
+        let figures = |imp: &str| -> Vec<Option<f64>> {
+            self.runs
+                .get(&(row.workload.to_string(), imp.to_string()))
+                .map(|runs| runs.iter().map(|o| o.figure(row.key)).collect())
+                .unwrap_or_default()
+        };
+        figures(imp)
+            .into_iter()
+            .zip(figures(base))
+            .filter_map(|pair| match pair {
+                (Some(value), Some(reference)) if reference > 0.0 => Some(value / reference),
+                _ => None,
+            })
+            .fold(None, |range, ratio| match range {
+                None => Some((ratio, ratio)),
+                Some((low, high)) => Some((f64::min(low, ratio), f64::max(high, ratio))),
+            })
+    }
+
     /// Runs recorded for a workload (any implementation).
     pub fn has_workload(&self, workload: &str) -> bool {
         self.runs.keys().any(|(w, _)| w == workload)
@@ -330,6 +354,24 @@ pub fn markdown(results: &Results) -> String {
         }
         out.push('\n');
     }
+
+    write!(
+        out,
+        "\nThe spread of those multiples over the runs (lowest–highest, run by run):\n\n"
+    )
+    .unwrap();
+    header(&mut out, &format!("workload, × {base}"));
+    for row in &rows {
+        write!(out, "| {} |", row.label).unwrap();
+        for imp in &results.imps {
+            let text = match results.ratio_spread(row, imp, &base) {
+                Some((low, high)) => format!("{low:.2}–{high:.2}×"),
+                None => "–".to_string(),
+            };
+            write!(out, " {text} |").unwrap();
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -406,6 +448,26 @@ mod tests {
                 phase: "reclaim".into()
             },
             "one of two runs has no build figure"
+        );
+    }
+
+    #[test]
+    fn the_spread_pairs_runs_in_order() {
+        let mut results = Results::new(vec!["Rc".into(), "recycle".into()]);
+        for (rc, ours) in [(1.0, 1.2), (2.0, 2.0), (1.0, 0.9)] {
+            results.add("clone_drop", "Rc", ok(&[("ns_per_op", rc)]));
+            results.add("clone_drop", "recycle", ok(&[("ns_per_op", ours)]));
+        }
+        let row = &ROWS[0];
+        let (low, high) = results.ratio_spread(row, "recycle", "Rc").unwrap();
+        assert!(
+            (low - 0.9).abs() < 1e-9 && (high - 1.2).abs() < 1e-9,
+            "{low} {high}"
+        );
+        let table = markdown(&results);
+        assert!(
+            table.contains("| clone + drop, ns/op | 1.00–1.00× | 0.90–1.20× |"),
+            "{table}"
         );
     }
 }
