@@ -246,6 +246,12 @@ impl Results {
     /// run of every cell after the other, so that a slow moment of the
     /// machine falls on both sides of a pair); `None` without a pair.
     pub fn ratio_spread(&self, row: &Row, imp: &str, base: &str) -> Option<(f64, f64)> {
+        // As the tables: a cell with a crash has no figure.
+        for cell in [self.cell(row, imp), self.cell(row, base)] {
+            if !matches!(cell, Cell::Value { .. }) {
+                return None;
+            }
+        }
         let figures = |imp: &str| -> Vec<Option<f64>> {
             self.runs
                 .get(&(row.workload.to_string(), imp.to_string()))
