@@ -165,8 +165,9 @@ pub fn is_enabled() -> bool {
 /// their examination (1, 3, 7, ... up to 63 in a row, their objects
 /// promoted unexamined); after an incremental cycle of generation 2 that
 /// found none, generation 2 must grow 16 times more than CPython's 25%
-/// before the next one (up to 65 times its size, and by at most about a
-/// million objects). One that finds garbage restores CPython's schedule. A
+/// before the next one (up to 65 times its size, but by at most about a
+/// million objects, or four times its size on a larger heap). One that
+/// finds garbage restores CPython's schedule. A
 /// program that only builds then pays for a few small collections; one
 /// that makes cyclic garbage is collected as promptly as before.
 ///
