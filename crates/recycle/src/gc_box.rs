@@ -28,6 +28,44 @@ pub struct GcBox<T: ?Sized> {
     pub(crate) value: T,
 }
 
+/// The pointer inside a `Gc` or `Weak`: a `NonNull` that is `Send` and
+/// `Sync` by itself, so that a handle's only thread-bound part is its
+/// marker, `PhantomData<*const Gc<T>>` (or `Weak<T>`). The compiler's error for a handle
+/// moved to another thread then names the handle (``*const Gc<u32>` cannot
+/// be sent between threads safely`) instead of recycle's internals.
+pub(crate) struct BoxPtr<T: ?Sized>(NonNull<GcBox<T>>);
+
+impl<T: ?Sized> BoxPtr<T> {
+    #[inline(always)]
+    pub(crate) const fn new(ptr: NonNull<GcBox<T>>) -> Self {
+        BoxPtr(ptr)
+    }
+}
+
+impl<T: ?Sized> Clone for BoxPtr<T> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for BoxPtr<T> {}
+
+impl<T: ?Sized> core::ops::Deref for BoxPtr<T> {
+    type Target = NonNull<GcBox<T>>;
+    #[inline(always)]
+    fn deref(&self) -> &NonNull<GcBox<T>> {
+        &self.0
+    }
+}
+
+// SAFETY: a `BoxPtr` is only ever a field of `Gc` and `Weak`, each of which
+// also holds a `PhantomData<*const Gc<T>>` (or `Weak<T>`) that is neither `Send` nor
+// `Sync`: no handle, and so no `BoxPtr`, ever reaches another thread.
+unsafe impl<T: ?Sized> Send for BoxPtr<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: ?Sized> Sync for BoxPtr<T> {}
+
 /// What the collector needs to know about an object's concrete type.
 ///
 /// Aligned to 16 bytes: the header keeps four bits in the low bits of a

@@ -12,7 +12,7 @@ use core::ptr::{self, NonNull};
 
 use crate::collector::hooks;
 use crate::destroy::release_implicit_weak;
-use crate::gc_box::{GcBox, allocate_uninit, allocate_uninit_in, allocate_untracked};
+use crate::gc_box::{BoxPtr, GcBox, allocate_uninit, allocate_uninit_in, allocate_untracked};
 use crate::header::{GcHeader, links_of};
 use crate::heap::with_heap;
 use crate::trace::{Trace, TraceAction, Tracer, Trust};
@@ -39,8 +39,12 @@ use crate::weak::Weak;
 ///
 /// [`gc::collect`]: crate::gc::collect
 pub struct Gc<T: ?Sized> {
-    ptr: NonNull<GcBox<T>>,
-    _owns: PhantomData<GcBox<T>>,
+    ptr: BoxPtr<T>,
+    /// The handle owns a `T` (for the drop check).
+    _owns: PhantomData<T>,
+    /// Neither `Send` nor `Sync`: the counts are not atomic, and the heap
+    /// is the thread's own.
+    _thread_bound: PhantomData<*const Gc<T>>,
 }
 
 impl<T: Trace + 'static> Gc<T> {
@@ -251,8 +255,9 @@ impl<T: ?Sized> Gc<T> {
     #[inline(always)]
     pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
         Gc {
-            ptr,
+            ptr: BoxPtr::new(ptr),
             _owns: PhantomData,
+            _thread_bound: PhantomData,
         }
     }
 
@@ -286,7 +291,7 @@ impl<T: ?Sized> Gc<T> {
     /// Makes a [`Weak`] handle to this allocation.
     pub fn downgrade(this: &Self) -> Weak<T> {
         this.header().inc_weak();
-        Weak::from_inner(this.ptr)
+        Weak::from_inner(*this.ptr)
     }
 
     /// Do both handles point to the same allocation? (As `Rc::ptr_eq`,
@@ -421,7 +426,7 @@ impl<T: ?Sized> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
         self.header().inc_strong();
-        Gc::from_inner(self.ptr)
+        Gc::from_inner(*self.ptr)
     }
 }
 

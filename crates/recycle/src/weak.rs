@@ -4,7 +4,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
-use crate::gc_box::{GcBox, deallocate};
+use crate::gc_box::{BoxPtr, GcBox, deallocate};
 use crate::handle::Gc;
 use crate::header::GcHeader;
 use crate::trace::{Trace, Tracer, Trust};
@@ -21,8 +21,12 @@ pub struct Weak<T: ?Sized> {
     /// Points to a `GcBox`, or has address `usize::MAX` for [`Weak::new`]
     /// (which allocates nothing; no box has that address since a box is
     /// aligned to at least 8).
-    ptr: NonNull<GcBox<T>>,
-    _owns: PhantomData<GcBox<T>>,
+    ptr: BoxPtr<T>,
+    /// The handle owns a `T` (for the drop check).
+    _owns: PhantomData<T>,
+    /// Neither `Send` nor `Sync`: the counts are not atomic, and the heap
+    /// is the thread's own.
+    _thread_bound: PhantomData<*const Weak<T>>,
 }
 
 impl<T> Weak<T> {
@@ -30,8 +34,11 @@ impl<T> Weak<T> {
     pub const fn new() -> Weak<T> {
         Weak {
             // SAFETY: usize::MAX is not zero.
-            ptr: unsafe { NonNull::new_unchecked(ptr::without_provenance_mut(usize::MAX)) },
+            ptr: BoxPtr::new(unsafe {
+                NonNull::new_unchecked(ptr::without_provenance_mut(usize::MAX))
+            }),
             _owns: PhantomData,
+            _thread_bound: PhantomData,
         }
     }
 }
@@ -40,8 +47,9 @@ impl<T: ?Sized> Weak<T> {
     #[inline]
     pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
         Weak {
-            ptr,
+            ptr: BoxPtr::new(ptr),
             _owns: PhantomData,
+            _thread_bound: PhantomData,
         }
     }
 
@@ -77,7 +85,7 @@ impl<T: ?Sized> Weak<T> {
             return None;
         }
         header.inc_strong();
-        Some(Gc::from_inner(self.ptr))
+        Some(Gc::from_inner(*self.ptr))
     }
 
     /// The number of strong handles (0 once the value is gone).
@@ -108,7 +116,7 @@ impl<T: ?Sized> Clone for Weak<T> {
         if let Some(h) = self.header() {
             h.inc_weak();
         }
-        Weak::from_inner(self.ptr)
+        Weak::from_inner(*self.ptr)
     }
 }
 
