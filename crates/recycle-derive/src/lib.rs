@@ -2,7 +2,10 @@
 //!
 //! The generated `trace` calls `trace` on every field (of every variant, for
 //! enums) except those marked `#[trace(skip)]`, and `MAY_CONTAIN_GC` is the
-//! `||` of the fields' values. Each type parameter gets a `Trace` bound.
+//! `||` of the fields' values. A type parameter gets a `Trace` bound when a
+//! traced field uses it outside a handle type (`Gc<T>`, `Weak<T>`, ... need
+//! none, so `T` may be `?Sized`); `#[trace(bound = "...")]` on the type
+//! replaces the inferred bounds with its own.
 //!
 //! `TRUSTED` (may the collector run this `trace` while it counts, and
 //! subtract what it reports?) is `Some` when every traced field's type is
@@ -18,7 +21,9 @@
 //! changing, which only keeps the objects tracked.
 //!
 //! `#[trace(finalize)]` on the type declares a finalizer: the derived impl
-//! sets `HAS_FINALIZER` and calls the type's `recycle::Finalize` impl.
+//! sets `HAS_FINALIZER` and calls the type's `recycle::Finalize` impl, and
+//! implements the marker that `Finalize` requires (so an `impl Finalize`
+//! without the attribute, which would never run, does not compile).
 //!
 //! A field whose type names the type being derived (`Option<Box<Self>>`,
 //! `Vec<Tree>`) counts as "may contain a `Gc`" without asking the compiler,
@@ -52,6 +57,9 @@ struct TraceAttr {
     skip: bool,
     tracked: bool,
     finalize: bool,
+    /// `#[trace(bound = "...")]`: the impl's where-predicates, replacing
+    /// the ones the derive would infer.
+    bound: Option<Vec<syn::WherePredicate>>,
 }
 
 fn parse_attrs(attrs: &[Attribute], on_field: bool) -> syn::Result<TraceAttr> {
@@ -67,10 +75,20 @@ fn parse_attrs(attrs: &[Attribute], on_field: bool) -> syn::Result<TraceAttr> {
             } else if !on_field && meta.path.is_ident("finalize") {
                 out.finalize = true;
                 Ok(())
+            } else if !on_field && meta.path.is_ident("bound") {
+                let text: syn::LitStr = meta.value()?.parse()?;
+                let predicates = text.parse_with(
+                    syn::punctuated::Punctuated::<syn::WherePredicate, syn::Token![,]>::parse_terminated,
+                )?;
+                out.bound = Some(predicates.into_iter().collect());
+                Ok(())
             } else if on_field {
                 Err(meta.error("expected `#[trace(skip)]` on a field"))
             } else {
-                Err(meta.error("expected `#[trace(tracked)]` or `#[trace(finalize)]` on a type"))
+                Err(meta.error(
+                    "expected `#[trace(tracked)]`, `#[trace(finalize)]` or \
+                     `#[trace(bound = \"T: Trace, ...\")]` on a type",
+                ))
             }
         })?;
     }
@@ -78,15 +96,11 @@ fn parse_attrs(attrs: &[Attribute], on_field: bool) -> syn::Result<TraceAttr> {
 }
 
 fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
-    let container = parse_attrs(&input.attrs, false)?;
+    let mut container = parse_attrs(&input.attrs, false)?;
     let name = input.ident.clone();
     let me = SelfType::of(&input);
 
-    for param in &mut input.generics.params {
-        if let GenericParam::Type(ty) = param {
-            ty.bounds.push(parse_quote!(::recycle::Trace));
-        }
-    }
+    add_bounds(&mut input, container.bound.take())?;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
 
     let mut may_contain = Vec::new();
@@ -195,6 +209,17 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
     } else {
         quote! {}
     };
+    // `Finalize` requires this marker, so an `impl Finalize` on a type whose
+    // derive does not say `finalize` (and would never run it) is an error.
+    let finalizer_marker = if container.finalize {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics ::recycle::__private::FinalizerDeclared for #name #ty_generics
+                #where_clause {}
+        }
+    } else {
+        quote! {}
+    };
 
     Ok(quote! {
         #[automatically_derived]
@@ -210,7 +235,50 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
                 #body
             }
         }
+        #finalizer_marker
     })
+}
+
+/// Adds the impl's bounds: those of `#[trace(bound = "...")]` if given;
+/// otherwise `P: Trace` for each type parameter `P` that a traced field
+/// names outside a handle (`Gc<P>`, `Weak<P>`, `PhantomData<P>`, ... trace
+/// the same for every `P`, so `struct Handle<T: ?Sized> { inner: Gc<T> }`
+/// can hold a `dyn Trait`).
+fn add_bounds(
+    input: &mut DeriveInput,
+    explicit: Option<Vec<syn::WherePredicate>>,
+) -> syn::Result<()> {
+    if let Some(predicates) = explicit {
+        input
+            .generics
+            .make_where_clause()
+            .predicates
+            .extend(predicates);
+        return Ok(());
+    }
+    let mut traced = Vec::new();
+    let fields: Vec<&syn::Field> = match &input.data {
+        Data::Struct(data) => data.fields.iter().collect(),
+        Data::Enum(data) => data.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+        Data::Union(_) => Vec::new(),
+    };
+    for field in fields {
+        if !parse_attrs(&field.attrs, true)?.skip {
+            traced.push(field.ty.clone());
+        }
+    }
+    for param in &mut input.generics.params {
+        if let GenericParam::Type(ty) = param {
+            let ident = &ty.ident;
+            if traced
+                .iter()
+                .any(|field| !only_behind_handles(field, ident))
+            {
+                ty.bounds.push(parse_quote!(::recycle::Trace));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A pattern binding every field, and a `trace` call per field not skipped.
@@ -269,8 +337,12 @@ fn destructure(
     Ok((pattern, calls))
 }
 
-/// Is every mention of the type being derived inside a `Gc<..>` or
-/// `Weak<..>` (whose `Trace` constants do not depend on what they point to)?
+/// Types whose `Trace` impl is the same for every type argument: they
+/// report at most themselves, never what they point to.
+const HANDLE_TYPES: [&str; 6] = ["Gc", "Weak", "WeakRef", "PhantomData", "Rc", "Arc"];
+
+/// Is every mention of `self_name` (the type being derived, or a type
+/// parameter) inside one of the [`HANDLE_TYPES`] (`Option<Gc<Self>>`)?
 fn only_behind_handles(ty: &Type, self_name: &Ident) -> bool {
     match ty {
         Type::Path(path) => {
@@ -280,7 +352,7 @@ fn only_behind_handles(ty: &Type, self_name: &Ident) -> bool {
             let Some(last) = path.path.segments.last() else {
                 return true;
             };
-            if last.ident == "Gc" || last.ident == "Weak" {
+            if HANDLE_TYPES.iter().any(|handle| last.ident == handle) {
                 return true;
             }
             if path.path.segments.len() == 1 && (last.ident == *self_name || last.ident == "Self") {

@@ -8,6 +8,7 @@ use core::ptr::NonNull;
 use crate::gc_box::GcBox;
 use crate::handle::Gc;
 use crate::header::GcHeader;
+use crate::trace::{Trace, Tracer, Trust};
 
 /// A type-erased strong handle: it keeps its object alive like a [`Gc`],
 /// tells its type's name, and converts back with [`GcAny::downcast`].
@@ -137,5 +138,18 @@ impl fmt::Debug for GcAny {
     /// `<type at address>`, like Python's default repr.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<{} at {:p}>", self.type_name(), self.header)
+    }
+}
+
+/// A `GcAny` is a strong handle: it reports its object, as a `Gc` does.
+impl Trace for GcAny {
+    // SAFETY: `trace` reports exactly this handle, once; it is owned by
+    // whatever owns this `GcAny`.
+    const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });
+    /// A handle always points to the same object.
+    const FIXED_EDGES: bool = true;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.visit(self.header_ptr())
     }
 }

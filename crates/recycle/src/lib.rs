@@ -108,6 +108,7 @@ mod header;
 mod heap;
 mod snapshot;
 mod trace;
+mod traced_fn;
 pub mod tracemalloc;
 mod unraisable;
 mod weak;
@@ -118,9 +119,26 @@ pub use handle::Gc;
 #[cfg(feature = "derive")]
 pub use recycle_derive::Trace;
 pub use trace::{Finalize, Trace, Tracer, Trust};
+pub use traced_fn::TracedFn;
 pub use unraisable::Unraisable;
 pub use weak::Weak;
 pub use weakref::WeakRef;
+
+/// Items the derive's expansion names; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    /// Implemented by `#[derive(Trace)]` with `#[trace(finalize)]`, and
+    /// required by [`Finalize`](crate::Finalize): an `impl Finalize` whose
+    /// type's `Trace` would never call it does not compile.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` implements `Finalize`, but its `Trace` impl never runs it",
+        label = "this finalizer would never run",
+        note = "add `#[trace(finalize)]` beside `#[derive(Trace)]` on `{Self}`",
+        note = "a hand-written `Trace` impl runs its finalizer by overriding \
+                `Trace::finalize` and setting `HAS_FINALIZER`, without `Finalize`"
+    )]
+    pub trait FinalizerDeclared {}
+}
 
 /// The README's example compiles and runs as a doctest.
 #[cfg(doctest)]

@@ -11,6 +11,7 @@ use crate::collector::list::{GcList, unlink};
 use crate::header::{GcHeader, GcLinks, header_of, links_of};
 
 mod impls;
+mod shared;
 
 /// A type whose `Gc` handles the cycle collector can find.
 ///
@@ -31,6 +32,49 @@ mod impls;
 /// }
 /// # let _ = Gc::new(Node { name: String::new(), next: RefCell::new(None), scratch: vec![] });
 /// ```
+///
+/// # The derive
+///
+/// `#[derive(Trace)]` traces every field (of every variant, for an enum).
+/// What it accepts:
+///
+/// - **`#[trace(skip)]`** on a field: the collector does not look into it.
+///   For data that holds no `Gc` and has no `Trace` impl (a socket, a
+///   foreign type). A skipped field that *does* hold a `Gc` only leaks the
+///   cycles through it.
+/// - **`#[trace(finalize)]`** on the type: it has a finalizer, its
+///   [`Finalize`] impl (which does not compile without this attribute).
+/// - **`#[trace(bound = "T: Trace, ...")]`** on the type: the impl's
+///   where-clause, replacing the bounds the derive infers. By default, each
+///   type parameter that a traced field uses outside a handle gets
+///   `T: Trace`; one used only inside `Gc<T>`, `Weak<T>`, `WeakRef<T>`,
+///   `PhantomData<T>`, `Rc<T>` or `Arc<T>` gets none, so it may be `?Sized`
+///   (`struct Handle<T: ?Sized> { inner: Gc<T> }` holds a `Gc<dyn Shape>`).
+/// - **`#[trace(tracked)]`** on the type: for types recursive through
+///   another type (`struct Even(Option<Box<Odd>>)` and back), which the
+///   compiler cannot evaluate; it makes the type tracked and untrusted.
+///
+/// A closure cannot be a field: store a callback and the handles it uses
+/// as a [`TracedFn`](crate::TracedFn).
+///
+/// # What the std impls report
+///
+/// Containers (`Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`, the maps and
+/// sets, `Option`, `Result`, tuples, arrays, `Box`, `Cow`, `Pin<Box<T>>`,
+/// the ranges, `Reverse`, `Wrapping`) report what they own. Interior
+/// mutability: `RefCell`, `Mutex` and `RwLock` report their value, and one
+/// that is mutably borrowed or locked while the collector runs keeps its
+/// owner alive for that collection; `OnceCell` and `OnceLock` report their
+/// value once set. Leaves (numbers, strings, paths, `Duration`,
+/// `SystemTime`, the `net` addresses, function pointers, ...) are
+/// untracked.
+///
+/// **Handles behind shared ownership.** An `Rc<T>` or `Arc<T>` does not own
+/// what it points to alone, and two owners that both reported the same
+/// handle would make the collector subtract it twice. So `Rc` and `Arc`
+/// report nothing: a `Gc` behind one is a *root*, referenced from outside
+/// the heap, and a cycle that passes through an `Rc` is never collected,
+/// exactly as with `Rc` alone. Put shared state in a `Gc` instead.
 ///
 /// # A safe trait, and trust
 ///
@@ -106,6 +150,14 @@ mod impls;
 ///
 /// A type that claims `FIXED_EDGES` but changes its handles is still safe:
 /// cycles through its untracked objects leak.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace`, so the collector cannot look inside it",
+    label = "the collector cannot see the `Gc` handles this holds",
+    note = "if this field holds no `Gc`, mark it `#[trace(skip)]`; for a type of yours that \
+            holds none, `recycle::empty_trace!` implements `Trace`",
+    note = "a closure that captures handles cannot be traced: store it as a \
+            `recycle::TracedFn` with its handles as the captures"
+)]
 pub trait Trace {
     /// Can a value of this type (transitively) own a `Gc`? See the trait docs.
     const MAY_CONTAIN_GC: bool = true;
@@ -320,7 +372,7 @@ macro_rules! empty_trace {
 ///
 /// [`Gc::try_unwrap`]: crate::Gc::try_unwrap
 /// [`Gc::into_inner`]: crate::Gc::into_inner
-pub trait Finalize {
+pub trait Finalize: crate::__private::FinalizerDeclared {
     /// The finalizer. It gets `&self`; to resurrect the object, upgrade a
     /// `Weak` to it, or clone a `Gc` to it from another object.
     fn finalize(&self);

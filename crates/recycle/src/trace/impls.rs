@@ -40,13 +40,113 @@ leaf_trace!(
     f64,
     str,
     String,
-    std::ffi::OsString,
-    std::path::PathBuf,
-    std::time::Duration,
-    std::time::Instant,
+    core::cmp::Ordering,
+    core::ops::RangeFull,
+    core::any::TypeId,
+    core::alloc::Layout,
+    core::num::NonZeroU8,
+    core::num::NonZeroU16,
     core::num::NonZeroU32,
     core::num::NonZeroU64,
+    core::num::NonZeroU128,
     core::num::NonZeroUsize,
+    core::num::NonZeroI8,
+    core::num::NonZeroI16,
+    core::num::NonZeroI32,
+    core::num::NonZeroI64,
+    core::num::NonZeroI128,
+    core::num::NonZeroIsize,
+    core::sync::atomic::AtomicBool,
+    core::sync::atomic::AtomicU8,
+    core::sync::atomic::AtomicU16,
+    core::sync::atomic::AtomicU32,
+    core::sync::atomic::AtomicU64,
+    core::sync::atomic::AtomicUsize,
+    core::sync::atomic::AtomicI8,
+    core::sync::atomic::AtomicI16,
+    core::sync::atomic::AtomicI32,
+    core::sync::atomic::AtomicI64,
+    core::sync::atomic::AtomicIsize,
+    std::ffi::CStr,
+    std::ffi::CString,
+    std::ffi::OsStr,
+    std::ffi::OsString,
+    std::path::Path,
+    std::path::PathBuf,
+    std::net::IpAddr,
+    std::net::Ipv4Addr,
+    std::net::Ipv6Addr,
+    std::net::SocketAddr,
+    std::net::SocketAddrV4,
+    std::net::SocketAddrV6,
+    std::time::Duration,
+    std::time::Instant,
+    std::time::SystemTime,
+    std::thread::ThreadId,
+);
+
+/// Function pointers: code, and no data that could hold a `Gc`. (A closure
+/// that captures handles is another matter: see [`crate::TracedFn`].)
+macro_rules! fn_pointer_trace {
+    ($(($($arg:ident),*)),* $(,)?) => {$(
+        fn_pointer_trace!(@one fn($($arg),*) -> R; $($arg),*);
+        fn_pointer_trace!(@one unsafe fn($($arg),*) -> R; $($arg),*);
+        fn_pointer_trace!(@one extern "C" fn($($arg),*) -> R; $($arg),*);
+        fn_pointer_trace!(@one unsafe extern "C" fn($($arg),*) -> R; $($arg),*);
+    )*};
+    (@one $f:ty; $($arg:ident),*) => {
+        impl<R $(, $arg)*> Trace for $f {
+            const MAY_CONTAIN_GC: bool = false;
+            // SAFETY: `trace` below reports nothing.
+            const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(true) };
+            #[inline(always)]
+            fn trace(&self, _: &mut Tracer) {}
+        }
+    };
+}
+
+fn_pointer_trace!(
+    (),
+    (A),
+    (A, B),
+    (A, B, C),
+    (A, B, C, D),
+    (A, B, C, D, E),
+    (A, B, C, D, E, F)
+);
+
+/// Wrappers that own one value and trace it: `Reverse`, `Wrapping`,
+/// `Saturating`, and the ranges (which own their bounds).
+macro_rules! wrapper_trace {
+    ($($name:ident<$t:ident> => |$v:ident| $body:expr),* $(,)?) => {$(
+        impl<$t: Trace> Trace for $name<$t> {
+            const MAY_CONTAIN_GC: bool = $t::MAY_CONTAIN_GC;
+            const FIXED_EDGES: bool = $t::FIXED_EDGES;
+            // SAFETY: `trace` below calls the `trace` of each part it owns once, and
+            // nothing else; trusted only if every part's type is.
+            const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if($t::TRUSTED.is_some()) };
+            #[inline]
+            fn trace(&self, tracer: &mut Tracer) {
+                let $v = self;
+                $body(tracer)
+            }
+        }
+    )*};
+}
+
+use core::cmp::Reverse;
+use core::num::{Saturating, Wrapping};
+use core::ops::{Range, RangeFrom, RangeInclusive, RangeTo, RangeToInclusive};
+
+wrapper_trace!(
+    Reverse<T> => |v| |t: &mut Tracer| v.0.trace(t),
+    Wrapping<T> => |v| |t: &mut Tracer| v.0.trace(t),
+    Saturating<T> => |v| |t: &mut Tracer| v.0.trace(t),
+    Range<T> => |v| |t: &mut Tracer| { v.start.trace(t); v.end.trace(t) },
+    RangeInclusive<T> => |v| |t: &mut Tracer| { v.start().trace(t); v.end().trace(t) },
+    RangeFrom<T> => |v| |t: &mut Tracer| v.start.trace(t),
+    RangeTo<T> => |v| |t: &mut Tracer| v.end.trace(t),
+    RangeToInclusive<T> => |v| |t: &mut Tracer| v.end.trace(t),
 );
 
 impl<T: ?Sized> Trace for &'static T {

@@ -18,6 +18,7 @@ use std::rc::{Rc, Weak as RcWeak};
 
 use super::WeakRef;
 use crate::handle::Gc;
+use crate::trace::{Trace, Tracer, Trust, trusted_if};
 
 /// A map whose values are held weakly: an entry vanishes when its value
 /// dies (Python's `weakref.WeakValueDictionary`).
@@ -359,4 +360,45 @@ impl<T: ?Sized> fmt::Debug for WeakSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WeakSet({} objects)", self.map.table.borrow().len())
     }
+}
+
+// The collections own their tables alone (the callbacks of their entries
+// hold only `rc::Weak`s to them), so what a table holds strongly is owned
+// by the collection and is reported by it: a `WeakValueMap`'s keys (which
+// the callback of each entry holds too, until its value dies), and a
+// `WeakKeyMap`'s values. A table borrowed while the collector runs (only
+// possible from inside one of the collection's own methods) keeps its
+// owner alive for that collection.
+
+impl<K: Trace, V: ?Sized> Trace for WeakValueMap<K, V> {
+    // SAFETY: `trace` below calls the `trace` of each key the table owns
+    // once, and nothing else (a shared borrow, released before it returns);
+    // trusted only if the keys' type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(K::TRUSTED.is_some()) };
+    fn trace(&self, tracer: &mut Tracer) {
+        match self.table.try_borrow() {
+            Ok(table) => table.keys().for_each(|key| key.trace(tracer)),
+            Err(_) => tracer.keep_alive(),
+        }
+    }
+}
+
+impl<K: ?Sized, V: Trace> Trace for WeakKeyMap<K, V> {
+    // SAFETY: `trace` below calls the `trace` of each value the table owns
+    // once, and nothing else (a shared borrow, released before it returns);
+    // trusted only if the values' type is.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(V::TRUSTED.is_some()) };
+    fn trace(&self, tracer: &mut Tracer) {
+        match self.table.try_borrow() {
+            Ok(table) => table.values().for_each(|(_, value)| value.trace(tracer)),
+            Err(_) => tracer.keep_alive(),
+        }
+    }
+}
+
+/// A `WeakSet` holds nothing strongly: it reports nothing.
+impl<T: ?Sized> Trace for WeakSet<T> {
+    // SAFETY: `trace` below reports nothing.
+    const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(true) };
+    fn trace(&self, _: &mut Tracer) {}
 }

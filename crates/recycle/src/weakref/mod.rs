@@ -287,6 +287,39 @@ pub(crate) fn run_callbacks(callbacks: Vec<Entry>) -> Option<PanicPayload> {
 impl<T: ?Sized> Gc<T> {
     /// Makes a [`WeakRef`] whose `callback` runs once when this object dies
     /// (Python's `weakref.ref(obj, callback)`).
+    ///
+    /// # What the callback keeps alive
+    ///
+    /// The callback is kept by the thread's registry of callbacks until it
+    /// runs or its `WeakRef` is dropped, not by the `WeakRef` itself, and a
+    /// closure's captures cannot be traced: **every handle the callback
+    /// captures is a root** until then. A callback that captures a `Gc` to
+    /// this object, or to anything that reaches it, keeps it alive for ever
+    /// (CPython, which owns the callback through the weak reference,
+    /// collects such a callback with the garbage). Capture [`Weak`]
+    /// handles, or plain data, instead:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use recycle::Gc;
+    ///
+    /// let log = Gc::new(Cell::new(0));
+    /// let object = Gc::new(String::from("watched"));
+    /// let log_weak = Gc::downgrade(&log); // not `log.clone()`
+    /// let fired = Rc::new(Cell::new(false));
+    /// let flag = fired.clone();
+    /// let watch = Gc::downgrade_with_callback(&object, move || {
+    ///     flag.set(true);
+    ///     if let Some(log) = log_weak.upgrade() {
+    ///         log.set(log.get() + 1);
+    ///     }
+    /// });
+    /// drop(object);
+    /// assert!(fired.get() && log.get() == 1 && watch.upgrade().is_none());
+    /// ```
+    ///
+    /// [`Weak`]: crate::Weak
     pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce() + 'static) -> WeakRef<T> {
         WeakRef::new(Gc::downgrade(this), Box::new(callback))
     }

@@ -185,22 +185,16 @@ impl Trace for NonGc {
     const HAS_FINALIZER: bool = true;
     fn trace(&self, _: &mut recycle::Tracer) {}
     fn finalize(&self) {
-        Finalize::finalize(self)
-    }
-}
-
-thread_local! {
-    static NON_GC_SURVIVORS: RefCell<Vec<Gc<NonGc>>> = const { RefCell::new(Vec::new()) };
-}
-
-impl Finalize for NonGc {
-    fn finalize(&self) {
         DEL_CALLS.with(|d| d.borrow_mut().push(self.id));
         if self.resurrect {
             let me = self.me.borrow().upgrade().unwrap();
             NON_GC_SURVIVORS.with(|s| s.borrow_mut().push(me));
         }
     }
+}
+
+thread_local! {
+    static NON_GC_SURVIVORS: RefCell<Vec<Gc<NonGc>>> = const { RefCell::new(Vec::new()) };
 }
 
 fn non_gc(resurrect: bool) -> Gc<NonGc> {

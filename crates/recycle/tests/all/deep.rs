@@ -178,17 +178,11 @@ fn collection_during_a_deep_teardown_leaves_the_trashcan_alone() {
     // teardown freed them, and the trashcan then destroyed them again. Each
     // level drops its (queued, once deep) child first, then a sibling whose
     // finalizer collects while the child waits.
-    use recycle::Finalize;
     struct Collects;
     impl Trace for Collects {
         const MAY_CONTAIN_GC: bool = false;
         const HAS_FINALIZER: bool = true;
         fn trace(&self, _: &mut recycle::Tracer) {}
-        fn finalize(&self) {
-            Finalize::finalize(self)
-        }
-    }
-    impl Finalize for Collects {
         fn finalize(&self) {
             gc::collect();
             let _ = gc::get_objects(None);

@@ -186,3 +186,80 @@ fn skipped_field_is_not_traced_so_its_cycle_leaks() {
     drop(h);
     assert_eq!(tally.dropped(), 1);
 }
+
+/// A parameter that appears only behind a handle gets no `Trace` bound, so
+/// it may be `?Sized` and hold a trait object.
+#[derive(Trace)]
+struct Handle<T: ?Sized> {
+    inner: Gc<T>,
+    peers: RefCell<Vec<Weak<T>>>,
+}
+
+trait Area {
+    fn area(&self) -> u32;
+}
+
+#[derive(Trace)]
+struct Square {
+    side: u32,
+    owner: RefCell<Option<Gc<Handle<dyn Area>>>>,
+    #[trace(skip)]
+    token: Token,
+}
+
+impl Area for Square {
+    fn area(&self) -> u32 {
+        self.side * self.side
+    }
+}
+
+#[test]
+fn a_derived_type_holds_a_handle_to_a_trait_object() {
+    let tally = Tally::new();
+    let square = Gc::new(Square {
+        side: 3,
+        owner: RefCell::new(None),
+        token: tally.token(),
+    });
+    let shape: Gc<dyn Area> = recycle::coerce_gc!(square.clone());
+    let handle = Gc::new(Handle {
+        inner: shape,
+        peers: RefCell::new(Vec::new()),
+    });
+    assert_eq!(handle.inner.area(), 9);
+    *square.owner.borrow_mut() = Some(handle.clone());
+    drop((square, handle));
+    assert_eq!(gc::collect(), 2);
+    assert_eq!(tally.dropped(), 1);
+}
+
+/// Stands in for a type with no `Trace` impl of its own.
+#[derive(Clone, Copy)]
+struct Opaque;
+
+/// `#[trace(bound = "...")]` replaces the inferred bounds: here `K` is
+/// only ever a key type the user knows to hold no `Gc`, and needs none.
+#[derive(Trace)]
+#[trace(bound = "V: Trace")]
+struct Keyed<K, V> {
+    #[trace(skip)]
+    key: K,
+    value: V,
+    #[trace(skip)]
+    token: Token,
+}
+
+#[test]
+fn an_explicit_bound_replaces_the_inferred_ones() {
+    let tally = Tally::new();
+    let node = Gc::new(Keyed {
+        key: Opaque,
+        value: RefCell::new(None::<recycle::GcAny>),
+        token: tally.token(),
+    });
+    *node.value.borrow_mut() = Some(recycle::GcAny::from(&node));
+    let Opaque = node.key;
+    drop(node);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(tally.dropped(), 1);
+}

@@ -25,6 +25,8 @@ mod snapshot;
 mod soundness;
 mod soundness_audit;
 mod soundness_second_audit;
+mod std_impls;
+mod traced_fn;
 mod tracemalloc;
 mod untracked;
 mod weak;
