@@ -658,7 +658,9 @@ impl Tracer {
                     if !is_member(links, members_before) {
                         return;
                     }
-                    links.cycle_scan(header.strong());
+                    // SAFETY: a live member of the running cycle (its
+                    // handle is being reported), not scanned yet.
+                    unsafe { crate::collector::incremental::first_reached(links_ptr) };
                 }
                 if !links.dec_gc_refs() {
                     // More edges than handles: a wrong `trace`; keep it.

@@ -20,7 +20,7 @@
 use core::cell::Cell;
 use core::ptr::NonNull;
 
-use super::list::{self, GcList, unlink};
+use super::list::{GcList, unlink};
 use super::pacer::Pacer;
 use crate::header::{AgeClass, EPOCH_LIMIT, GcHeader, GcLinks, links_of};
 use crate::heap::with_heap;
@@ -322,7 +322,8 @@ pub(crate) fn validate_heap(heap: &crate::heap::Heap) {
                     // reported, or it is quiet and the generation marked
                     // (`header::settle_in_old_generation`).
                     // SAFETY: as above.
-                    let header = unsafe { list::object_header(NonNull::from(links)).as_ref() };
+                    let header =
+                        unsafe { super::list::object_header(NonNull::from(links)).as_ref() };
                     let unsettled = generation == NUM_GENERATIONS - 1
                         && links.was_decremented()
                         && (header.reports_decrements() || may_hold_garbage(generation));
@@ -691,6 +692,31 @@ mod tests {
         drop(object);
         assert!(super::may_hold_garbage(2), "the decrement went unreported");
         assert_eq!(gc::collect(), 1);
+    }
+
+    /// The same when the cycle's scan first reaches the object through an
+    /// edge from another member, before its own turn in the list.
+    #[test]
+    fn an_object_promoted_unexamined_and_reached_by_an_edge_reports_again() {
+        gc::collect();
+        gc::set_adaptive_pacing(true);
+        let holder = new_link();
+        let held = new_link();
+        *holder.0.borrow_mut() = Some(held.clone());
+        drop(held.clone());
+        assert!(!held.header().reports_decrements());
+        with_heap(|heap| heap.counters.pacer.note_young_yield(0));
+        crate::collector::collect_generations(1, crate::collector::Examine::IfDirty);
+        assert!(in_generation(2, &holder) && in_generation(2, &held));
+        // `holder` comes first in generation 2 (decremented objects are
+        // appended after the others), and its edge reaches `held` first.
+        run_old_cycle();
+        run_old_cycle();
+        assert!(!super::may_hold_garbage(2));
+        drop(held);
+        assert!(super::may_hold_garbage(2), "the decrement went unreported");
+        drop(holder);
+        assert_eq!(gc::collect(), 0);
     }
 
     #[test]

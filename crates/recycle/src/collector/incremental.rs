@@ -306,17 +306,8 @@ fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
         lookahead.record(links);
         // SAFETY: the cycle's lists hold live tracked objects with values.
         unsafe {
-            let l = links.as_ref();
-            if !l.is_cycle_scanned() {
-                let header = object_header(links).as_ref();
-                l.cycle_scan(header.strong());
-                if !header.reports_decrements() {
-                    generations::note_quiet_member_scanned(header);
-                }
-                if l.was_decremented() {
-                    // Promoted unexamined (see `settle_in_old_generation`).
-                    crate::header::settle_in_old_generation(links);
-                }
+            if !links.as_ref().is_cycle_scanned() {
+                first_reached(links);
             }
             unlink(links);
             cycle.done.push_back(links);
@@ -325,6 +316,31 @@ fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
         handled += 1;
     }
     handled
+}
+
+/// A member reached for the first time in this cycle's scan, as the next
+/// in its list or through an edge from another member (whichever comes
+/// first): its `gc_refs` start from its strong count, and the bookkeeping
+/// it may have skipped while generation 2 was marked is settled.
+///
+/// # Safety
+///
+/// - `links` is the prefix of a live tracked member of the running cycle,
+///   not scanned yet, with provenance over the whole allocation.
+pub(crate) unsafe fn first_reached(links: NonNull<GcLinks>) {
+    // SAFETY: per the contract.
+    unsafe {
+        let l = links.as_ref();
+        let header = object_header(links).as_ref();
+        l.cycle_scan(header.strong());
+        if !header.reports_decrements() {
+            generations::note_quiet_member_scanned(header);
+        }
+        if l.was_decremented() {
+            // Promoted unexamined (see `settle_in_old_generation`).
+            crate::header::settle_in_old_generation(links);
+        }
+    }
 }
 
 /// Mark: handles up to `budget` members: those with references from outside
