@@ -153,6 +153,39 @@ pub fn disable() {
     with_heap(|heap| heap.counters.set_enabled(false))
 }
 
+/// Runs the automatic collection that [`Gc::new`](crate::Gc::new) would
+/// have run by now, if one is due, even while automatic collection is off;
+/// returns whether one ran. Inside a collection it does nothing.
+///
+/// With [`disable`], this collects only at the points the program chooses,
+/// on the schedule automatic collection would follow (thresholds and
+/// pacing), so that `Drop` code of garbage never runs inside an unrelated
+/// `Gc::new` (a `Drop` that borrows a `RefCell` the caller holds, say):
+///
+/// ```
+/// use std::cell::RefCell;
+/// use recycle::{Gc, Trace, gc};
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// gc::disable();
+/// for _ in 0..10_000 {
+///     let node = Gc::new(Node { next: RefCell::new(None) });
+///     *node.next.borrow_mut() = Some(node.clone()); // garbage, once dropped
+///     // ... work that must not be interrupted by `Drop` code ...
+/// }
+/// // A safe point: between two units of work.
+/// assert!(gc::collect_if_due());
+/// assert!(!gc::collect_if_due(), "nothing is due right after");
+/// gc::enable();
+/// ```
+pub fn collect_if_due() -> bool {
+    crate::collector::collect_if_due()
+}
+
 /// Is automatic collection on?
 pub fn is_enabled() -> bool {
     with_heap(|heap| heap.counters.is_enabled())

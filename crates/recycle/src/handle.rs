@@ -57,6 +57,18 @@ impl<T: Trace + 'static> Gc<T> {
     /// whether every handle in it points to an untracked object (see
     /// "Untracked at birth" in [`Trace`]).
     ///
+    /// # Other objects' `Drop` code can run here
+    ///
+    /// An automatic collection that runs inside this call frees the cyclic
+    /// garbage it finds: the `Drop` impls (and finalizers, and weak
+    /// callbacks) of *unrelated* objects then run inside `Gc::new`, which
+    /// `Rc::new` never does. A `Drop` that borrows a `RefCell` the caller of
+    /// `Gc::new` holds mutably would then panic. If that can happen, turn
+    /// automatic collection off with [`gc::disable`](crate::gc::disable) and
+    /// collect at points of your choosing with
+    /// [`gc::collect_if_due`](crate::gc::collect_if_due) (on the automatic
+    /// schedule) or [`gc::collect`](crate::gc::collect).
+    ///
     /// ```
     /// let five = recycle::Gc::new(5);
     /// assert_eq!(*five, 5);
@@ -82,9 +94,31 @@ impl<T: Trace + 'static> Gc<T> {
             // Untracked at birth: it can never be part of a cycle.
             return init(allocate_untracked::<T>(site), value);
         }
+        Gc::new_tracked(value, site)
+    }
+
+    /// [`Gc::new`] for a type that may hold a `Gc`, never untracked at birth
+    /// (so that [`Gc::get_mut`] can lend its value out).
+    #[inline]
+    fn new_tracked(value: T, site: &'static Location<'static>) -> Gc<T> {
+        if !T::MAY_CONTAIN_GC {
+            let ptr = allocate_uninit::<T>(site);
+            // SAFETY: fresh allocation with an uninitialized, in-bounds value field.
+            unsafe {
+                (&raw mut (*ptr.as_ptr()).value).write(value);
+                (*ptr.as_ptr()).header.set_strong(1);
+            }
+            return Gc::from_inner(ptr);
+        }
         // Tracked: allocate and link into generation 0 with one heap lookup.
         let (gc, collect) = with_heap(|heap| {
-            let gc = init(allocate_uninit_in::<T>(heap, site), value);
+            let ptr = allocate_uninit_in::<T>(heap, site);
+            // SAFETY: fresh allocation with an uninitialized, in-bounds value field.
+            unsafe {
+                (&raw mut (*ptr.as_ptr()).value).write(value);
+                (*ptr.as_ptr()).header.set_strong(1);
+            }
+            let gc = Gc::from_inner(ptr);
             // SAFETY: a tracked type with an initialized value, in no list yet.
             let collect = unsafe { hooks::track_new(heap, links_of(gc.header_ptr())) };
             (gc, collect)
@@ -93,6 +127,57 @@ impl<T: Trace + 'static> Gc<T> {
             hooks::collect_automatically();
         }
         gc
+    }
+
+    /// A mutable reference to the value, cloning it into a new object
+    /// first if another `Gc` or `Weak` handle shares it (as
+    /// [`Rc::make_mut`](std::rc::Rc::make_mut)). The other handles keep the
+    /// old object, and this one points to the new (if only `Weak` handles
+    /// shared it, the old object dies with this handle: they stop
+    /// upgrading, as with `Rc`).
+    ///
+    /// ```
+    /// use recycle::Gc;
+    ///
+    /// let mut data = Gc::new(5);
+    /// *Gc::make_mut(&mut data) += 1; // no clone: the only handle
+    /// let other = data.clone();
+    /// *Gc::make_mut(&mut data) += 1; // clones the value
+    /// assert_eq!((*data, *other), (7, 6));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the cycle collector has destroyed the value (see
+    /// [`Gc::try_deref`]), as dereferencing it would.
+    #[track_caller]
+    pub fn make_mut(this: &mut Self) -> &mut T
+    where
+        T: Clone,
+    {
+        if !Gc::lends_in_place(this) {
+            let copy = T::clone(this);
+            *this = Gc::new_tracked(copy, Location::caller());
+        }
+        Gc::get_mut(this).expect("a new object has one handle and lends its value")
+    }
+
+    /// The value, moved out if this is its only strong handle, cloned
+    /// otherwise (as [`Rc::unwrap_or_clone`](std::rc::Rc::unwrap_or_clone)).
+    ///
+    /// ```
+    /// use recycle::Gc;
+    ///
+    /// let shared = Gc::new(String::from("text"));
+    /// let other = shared.clone();
+    /// assert_eq!(Gc::unwrap_or_clone(shared), "text"); // cloned
+    /// assert_eq!(Gc::unwrap_or_clone(other), "text"); // moved out
+    /// ```
+    pub fn unwrap_or_clone(this: Self) -> T
+    where
+        T: Clone,
+    {
+        Gc::try_unwrap(this).unwrap_or_else(|shared| T::clone(&shared))
     }
 
     /// Builds a value that holds a weak handle to itself.
@@ -308,6 +393,51 @@ impl<T: ?Sized> Gc<T> {
         unsafe { &raw const (*this.ptr.as_ptr()).value }
     }
 
+    /// Consumes the handle and returns a pointer to its value, keeping the
+    /// strong count the handle held (as [`Rc::into_raw`](std::rc::Rc::into_raw)).
+    /// [`Gc::from_raw`] turns the pointer back into the handle; until then
+    /// the object stays alive (a cycle through it is never collected: the
+    /// pointer is a reference from outside the heap).
+    ///
+    /// ```
+    /// use recycle::Gc;
+    ///
+    /// let raw = Gc::into_raw(Gc::new(String::from("kept")));
+    /// // SAFETY: `raw` came from `into_raw`, and is turned back once.
+    /// let back = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(*back, "kept");
+    /// ```
+    pub fn into_raw(this: Self) -> *const T {
+        let ptr = Gc::as_ptr(&this);
+        core::mem::forget(this);
+        ptr
+    }
+
+    /// Rebuilds the handle that [`Gc::into_raw`] consumed.
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` was returned by [`Gc::into_raw`] on a `Gc<T>` (the same `T`;
+    ///   to change the type, convert the `Gc` first, for example with
+    ///   [`coerce_gc!`](crate::coerce_gc)), on this thread;
+    /// - each such pointer is turned back at most once: it carries one
+    ///   strong count, which the rebuilt handle gives up when dropped.
+    pub unsafe fn from_raw(ptr: *const T) -> Self {
+        // The value follows the header in `GcBox<T>` (`repr(C)`), at the
+        // header's size rounded up to the value's alignment.
+        // SAFETY: per the contract, `ptr` points to the value of an object
+        // that its count keeps allocated; reading a reference's alignment
+        // reads only its metadata (a trait object's vtable).
+        let align = core::mem::align_of_val(unsafe { &*ptr });
+        let offset = size_of::<GcHeader>().next_multiple_of(align);
+        // SAFETY: `offset` is where `into_raw` found the value in its box,
+        // so stepping back stays in the allocation; the cast keeps `ptr`'s
+        // metadata, which `GcBox<T>` (with `T` as its last field) shares.
+        let boxed = unsafe { ptr.byte_sub(offset) } as *const GcBox<T>;
+        // SAFETY: derived from a non-null pointer into a live box.
+        Gc::from_inner(unsafe { NonNull::new_unchecked(boxed.cast_mut()) })
+    }
+
     /// The value, or `None` if the cycle collector has destroyed it (only
     /// possible in a `Drop` of a value the same collection is freeing).
     #[inline]
@@ -339,10 +469,10 @@ impl<T: ?Sized> Gc<T> {
     ///
     /// [`gc::is_tracked`]: crate::gc::is_tracked
     pub fn get_mut(this: &mut Self) -> Option<&mut T> {
-        let header = this.header();
-        if header.strong() != 1 || header.weak() != 1 || header.is_dead() {
+        if !Gc::lends_in_place(this) {
             return None;
         }
+        let header = this.header();
         if header.is_tracked_type() {
             // SAFETY: tracked type, so the links exist; the handle keeps them alive.
             let links = unsafe { links_of(this.header_ptr()) };
@@ -355,15 +485,22 @@ impl<T: ?Sized> Gc<T> {
                 // meanwhile).
                 unsafe { hooks::detach_for_get_mut(links) };
             }
-        } else {
-            // SAFETY: the handle keeps the object, and its vtable, alive.
-            if unsafe { crate::header::vtable(this.header_ptr()) }.may_contain_gc {
-                return None;
-            }
         }
         // SAFETY: the only handle, no weak one, and `&mut self` borrows it;
         // the collector cannot reach the value (see above).
         Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+    }
+
+    /// Would [`Gc::get_mut`] lend the value out? The only handle, no weak
+    /// one, the value intact, and not untracked at birth (see there).
+    fn lends_in_place(this: &Self) -> bool {
+        let header = this.header();
+        header.strong() == 1
+            && header.weak() == 1
+            && !header.is_dead()
+            && (header.is_tracked_type()
+                // SAFETY: the handle keeps the object, and its vtable, alive.
+                || !unsafe { crate::header::vtable(this.header_ptr()) }.may_contain_gc)
     }
 
     /// Tracked type, value not destroyed, and in one of the heap's lists.

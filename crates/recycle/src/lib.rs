@@ -91,6 +91,22 @@
 //!
 //! `examples/leak_hunt.rs` uses all three to find a leak.
 
+//!
+//! # Features
+//!
+//! - `derive` (on by default): `#[derive(Trace)]`.
+//! - `pool` (on by default): the small-object pool allocator; off, every
+//!   object is its own allocation from the global allocator.
+//! - `serde`: `Serialize` and `Deserialize` for `Gc` and `Weak`, as serde's
+//!   `rc` feature gives them to `Rc`, with the same caveat: a `Gc` is
+//!   written as its value, so handles that share an object are written
+//!   once each and read back as separate objects. A cycle is an error
+//!   (`"a cycle of Gc handles cannot be serialized"`), not endless
+//!   recursion: write one direction of it as a `Weak`, which is written as
+//!   an `Option` of its value and read back empty.
+//! - `indexmap`, `hashbrown`, `smallvec`: `Trace` for `IndexMap`/`IndexSet`,
+//!   hashbrown's `HashMap`/`HashSet`, and `SmallVec`.
+
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -106,6 +122,8 @@ mod gc_box;
 mod handle;
 mod header;
 mod heap;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod snapshot;
 mod trace;
 mod traced_fn;

@@ -10,6 +10,8 @@ use crate::collector::incremental::is_member;
 use crate::collector::list::{GcList, unlink};
 use crate::header::{GcHeader, GcLinks, header_of, links_of};
 
+#[cfg(any(feature = "indexmap", feature = "hashbrown", feature = "smallvec"))]
+mod foreign;
 mod impls;
 mod shared;
 

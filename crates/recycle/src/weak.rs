@@ -111,6 +111,51 @@ impl<T: ?Sized> Weak<T> {
     }
 }
 
+impl<T: ?Sized> Weak<T> {
+    /// Consumes the handle without decrementing the count. Used by
+    /// [`coerce_weak!`](crate::coerce_weak); not meant to be called directly.
+    #[doc(hidden)]
+    pub fn __into_box_ptr(this: Self) -> *const GcBox<T> {
+        core::mem::ManuallyDrop::new(this).ptr.as_ptr()
+    }
+
+    /// Rebuilds a handle from [`Weak::__into_box_ptr`], possibly unsized.
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` was returned by `__into_box_ptr`, converted only by an
+    ///   unsizing coercion, and is used for one handle only.
+    #[doc(hidden)]
+    pub unsafe fn __from_box_ptr(ptr: *const GcBox<T>) -> Self {
+        // SAFETY: per the contract, the non-null pointer of a `Weak` (to a
+        // live box, or the address `usize::MAX` of `Weak::new`).
+        Weak::from_inner(unsafe { NonNull::new_unchecked(ptr.cast_mut()) })
+    }
+}
+
+/// Converts a `Weak<T>` into a `Weak<U>` where `T: Unsize<U>`, typically a
+/// trait object, as [`coerce_gc!`](crate::coerce_gc) does for `Gc`.
+///
+/// ```
+/// use std::fmt::Display;
+/// use recycle::{Gc, Weak, coerce_weak};
+///
+/// let number = Gc::new(42);
+/// let weak: Weak<dyn Display> = coerce_weak!(Gc::downgrade(&number));
+/// assert_eq!(weak.upgrade().unwrap().to_string(), "42");
+/// let empty: Weak<dyn Display> = coerce_weak!(Weak::<u8>::new());
+/// assert!(empty.upgrade().is_none());
+/// ```
+#[macro_export]
+macro_rules! coerce_weak {
+    ($weak:expr) => {{
+        let raw = $crate::Weak::__into_box_ptr($weak);
+        // SAFETY: `raw` comes from `__into_box_ptr` and reaches
+        // `__from_box_ptr` through an implicit (unsizing) coercion only.
+        unsafe { $crate::Weak::__from_box_ptr(raw) }
+    }};
+}
+
 impl<T: ?Sized> Clone for Weak<T> {
     fn clone(&self) -> Self {
         if let Some(h) = self.header() {

@@ -526,6 +526,13 @@ impl GenerationCounters {
         self.young_population.set(0);
     }
 
+    /// Would the allocations since the last collection make an automatic
+    /// one due, were automatic collection on?
+    pub(crate) fn collection_due(&self) -> bool {
+        let threshold = self.threshold[0].get();
+        self.count[0].get() > threshold && threshold != 0
+    }
+
     /// A tracked object was allocated (in generation 0). Returns `true` when
     /// that calls for an automatic collection.
     #[inline]

@@ -305,6 +305,16 @@ fn renumber_epochs(heap: &Heap) {
 /// collection also does one step of it.
 #[cold]
 #[inline(never)]
+/// Runs the automatic collection that is due, if one is, whether or not
+/// automatic collection is on (`gc::collect_if_due`). `true` if it ran.
+pub(crate) fn collect_if_due() -> bool {
+    let due = with_heap(|heap| !heap.collecting.get() && heap.counters.collection_due());
+    if due {
+        collect_automatically();
+    }
+    due
+}
+
 pub(crate) fn collect_automatically() {
     let (selected, running) =
         with_heap(|heap| (heap.counters.select(), heap.old_cycle.is_running()));

@@ -21,6 +21,8 @@ mod introspect;
 mod misuse;
 mod model;
 mod pacing;
+mod rc_parity;
+mod safe_points;
 mod snapshot;
 mod soundness;
 mod soundness_audit;
