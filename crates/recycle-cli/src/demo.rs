@@ -93,9 +93,11 @@ fn article() {
         "    {} and {} still hold '{}'",
         obj1.name, obj2.name, obj2.data
     );
-    println!("    End of demo. Leaving the scope drops obj2, then obj1:");
-    // Rust drops locals in reverse order of declaration; CPython clears a
-    // function's locals in order (obj1 first). Either way: at scope exit.
+    println!("    End of demo. Leaving the scope drops obj1, then obj2:");
+    // CPython clears a function's locals in the order they were made (obj1
+    // first); Rust would drop them in reverse, so the order is made explicit.
+    drop(obj1);
+    drop(obj2);
 }
 
 /// Part 2: where the article's printed output was wrong, and why.
@@ -112,8 +114,8 @@ fn what_the_article_got_wrong() {
          A live object never has count 0: reading the count of a freed object would \
          be reading freed memory.",
         "Both objects are really deleted after \"End of demo.\", when the function \
-         returns and its locals go away. That is the output CPython 3.11 prints, and \
-         the output above.",
+         returns and its locals go away, obj1 first. That is the output CPython 3.11 \
+         prints, and the output above.",
     ];
     for (i, point) in points.iter().enumerate() {
         println!("    {}. {}", i + 1, wrap(point, 72, 7));
@@ -287,9 +289,10 @@ fn resurrection() {
 fn statistics() {
     heading("8. Generations and statistics");
     println!(
-        "    thresholds {:?} (CPython's defaults)",
+        "    thresholds {:?} (CPython's defaults from 3.13 on; 3.12 and earlier use (700, 10, 10))",
         gc::get_threshold()
     );
+    let before = gc::get_stats();
     for i in 0..20_000 {
         let node = CustomObjectQuiet::cycle(i);
         drop(node);
@@ -298,10 +301,14 @@ fn statistics() {
         "    made 20,000 self-referencing objects; counts now {:?}",
         gc::get_count()
     );
-    for (generation, s) in gc::get_stats().iter().enumerate() {
+    println!("    the automatic collections this part ran (parts 1-7 ran explicit ones):");
+    for (generation, (s, was)) in gc::get_stats().iter().zip(&before).enumerate() {
         println!(
             "    generation {generation}: {:>3} collections, {:>6} collected, {:>6} examined, {:?}",
-            s.collections, s.collected, s.candidates, s.duration
+            s.collections - was.collections,
+            s.collected - was.collected,
+            s.candidates - was.candidates,
+            s.duration.saturating_sub(was.duration)
         );
     }
     println!("    gc::collect() frees the rest: {}", gc::collect());
@@ -394,7 +401,9 @@ fn memory() {
     }
     println!("\n    the same, grouped by type:");
     for stat in after.statistics(KeyType::TypeName).iter().take(5) {
-        println!("    {stat}");
+        // The demo's own types, by the names a reader knows them by (the
+        // full paths name the demo's module: `recycle::demo::ListCell`).
+        println!("    {}", short_type_names(&stat.to_string()));
     }
     let growth = after.compare_to(&before, KeyType::Line);
     println!("\n    biggest growth since the part began: {}", growth[0]);
@@ -413,4 +422,26 @@ fn memory() {
     let (current, peak) = tracemalloc::get_traced_memory();
     println!("    now traced: {current} bytes, peak {peak}");
     tracemalloc::stop();
+}
+
+/// `text` with every type path shortened to its last segment
+/// (`alloc::string::String` to `String`, `recycle::demo::ListCell` to
+/// `ListCell`).
+fn short_type_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    for c in text.chars().chain(core::iter::once(' ')) {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+            continue;
+        }
+        match word.rfind("::") {
+            Some(at) if !word.ends_with("::") => out.push_str(&word[at + 2..]),
+            _ => out.push_str(&word),
+        }
+        word.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
 }

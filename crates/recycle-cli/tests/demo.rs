@@ -52,14 +52,34 @@ fn demo_prints_the_real_counts_and_frees_the_cycle() {
         "{first}"
     );
     assert!(
-        out.contains("recycle::demo::TreeNode: size=86.0 KiB, count=1001"),
+        out.contains("\n    TreeNode: size=86.0 KiB, count=1001"),
         "{out}"
     );
     assert!(out.contains("gc::collect() frees the list: 2000"), "{out}");
     assert!(out.contains("now traced: 0 bytes"), "{out}");
-    // Nothing is deleted before the end of part 1's scope.
+    // Nothing is deleted before the end of part 1's scope, and then obj1
+    // goes first, as in CPython.
     let end = out.find("End of demo.").unwrap();
     assert!(!out[..end].contains("is being deleted"), "{out}");
+    assert!(
+        out[end..].find("<CustomObject obj1").unwrap()
+            < out[end..].find("<CustomObject obj2").unwrap(),
+        "{out}"
+    );
+    // Part 8 counts its own automatic collections, and names the version
+    // whose defaults it uses; part 9's table has no empty rows.
+    assert!(out.contains("CPython's defaults from 3.13 on"), "{out}");
+    assert!(out.contains("generation 2:   0 collections"), "{out}");
+    let table =
+        &out[out.find("class   size").unwrap()..out.find("# arenas allocated total").unwrap()];
+    assert!(
+        table
+            .lines()
+            .skip(2)
+            .filter(|l| l.trim().starts_with(char::is_numeric))
+            .all(|l| !l.split_whitespace().nth(3).is_some_and(|used| used == "0")),
+        "{table}"
+    );
     let deleted = out
         .lines()
         .filter(|l| l.ends_with("is being deleted"))

@@ -219,7 +219,14 @@ impl fmt::Display for AllocStats {
         writeln!(f)?;
         writeln!(f, "class   size   num pools   blocks in use  avail blocks")?;
         writeln!(f, "-----   ----   ---------   -------------  ------------")?;
+        // As CPython's table: the classes with blocks in use. A class whose
+        // pools are all empty (kept for reuse) gets a line of its own below.
+        let mut empty_pools = 0;
         for (class, c) in self.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
+            if c.blocks_in_use == 0 {
+                empty_pools += c.pools;
+                continue;
+            }
             writeln!(
                 f,
                 "{class:5} {:6} {:11} {:15} {:13}",
@@ -227,6 +234,9 @@ impl fmt::Display for AllocStats {
             )?;
         }
         writeln!(f)?;
+        if empty_pools > 0 {
+            writeln!(f, "# pools empty, kept for reuse      = {empty_pools:>14}")?;
+        }
         writeln!(
             f,
             "# arenas allocated total           = {:>14}",
