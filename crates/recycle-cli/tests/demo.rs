@@ -77,7 +77,7 @@ fn demo_prints_the_real_counts_and_frees_the_cycle() {
             .lines()
             .skip(2)
             .filter(|l| l.trim().starts_with(char::is_numeric))
-            .all(|l| !l.split_whitespace().nth(3).is_some_and(|used| used == "0")),
+            .all(|l| l.split_whitespace().nth(3).is_none_or(|used| used != "0")),
         "{table}"
     );
     let deleted = out
