@@ -91,21 +91,55 @@ def main():
     in_cycles = sum(1 for o in objects if o["cycle"] is not None)
 
     # The document the browser built: one box per object, outlined in red
-    # exactly for the cycle members.
+    # exactly for the cycle members; a dashed arrow per weak edge; a badge
+    # on each object held from outside the heap.
     graph = dom[dom.index('id="graph"') :]
-    rects = re.findall(r"<rect\b[^>]*>", graph)
-    boxes = [r for r in rects if 'rx="6"' in r]
+    boxes = re.findall(r'<g class="object( in-cycle)?"', graph)
     if len(boxes) != len(objects):
         fail(f"{scenario}: {len(boxes)} boxes in the DOM for {len(objects)} objects")
-    red = [r for r in boxes if 'stroke="#d62728ff"' in r]
+    red = [b for b in boxes if b]
     if len(red) != in_cycles:
         fail(f"{scenario}: {len(red)} red boxes, {in_cycles} objects in cycles")
+    weak = graph.count('class="edge weak"')
+    if weak != len(snapshot["weak_edges"]):
+        fail(f"{scenario}: {weak} weak arrows for {len(snapshot['weak_edges'])} weak edges")
+    if weak and 'stroke-dasharray="6 4"' not in graph:
+        fail(f"{scenario}: weak edges are not dashed")
+    held = sum(1 for o in objects if o["external"] > 0)
+    badges = graph.count('<g class="external">')
+    if badges != held:
+        fail(f"{scenario}: {badges} badges for {held} objects held from outside")
     for o in objects:
         caption = o["label"] or o["type"].split("::")[-1]
         if html.escape(caption, quote=False) not in dom:
             fail(f"{scenario}: {caption!r} is not in the document")
-    if dom.count('class="swatch"') != 7:
+    if dom.count('class="swatch"') != 9:
         fail(f"{scenario}: the legend lost swatches")
+
+    # Readable and cropped: drawn at its own size (the view box is the
+    # size, and nothing scales it down), with text of at least 12 px, and
+    # no more empty space right of or below the boxes than the margins and
+    # the room for the curves of upward edges.
+    svg = re.search(r'<svg[^>]*width="([\d.]+)" height="([\d.]+)" viewBox="0 0 ([\d.]+) ([\d.]+)"[^>]*font-size="([\d.]+)"', graph)
+    if not svg:
+        fail(f"{scenario}: the picture has no size, view box and font size")
+    width, height, vb_width, vb_height, font = map(float, svg.groups())
+    if (width, height) != (vb_width, vb_height):
+        fail(f"{scenario}: the picture is scaled ({width}x{height} for {vb_width}x{vb_height})")
+    if font < 12:
+        fail(f"{scenario}: {font} px text")
+    if re.search(r"\.graph svg \{[^}]*max-width", page):
+        fail(f"{scenario}: the page scales the picture down")
+    rects = [
+        tuple(map(float, r))
+        for r in re.findall(
+            r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" rx="7"', graph
+        )
+    ]
+    right = max(x + w for x, _, w, _ in rects)
+    bottom = max(y + h for _, y, _, h in rects)
+    if width - right > 100 or height - bottom > 40:
+        fail(f"{scenario}: {width - right:.0f} px empty on the right, {height - bottom:.0f} px below")
 
     # What it rendered: the cycles' red where there are cycles, and the
     # fill of every generation that has objects.

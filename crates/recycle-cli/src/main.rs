@@ -27,12 +27,17 @@ enum Command {
     /// The article's reference-counting program in Rust, then what the cycle
     /// collector adds (the default).
     Demo,
-    /// Draw the object graph of a scenario: cycles outlined, generations
-    /// coloured, with a legend.
+    /// Draw the object graph of a scenario, or of a snapshot your program
+    /// saved: cycles outlined, generations coloured, weak edges dashed, the
+    /// objects held from outside marked, with a legend.
     Graph {
         /// What to build before taking the snapshot.
         #[arg(value_enum, default_value_t = graph::Scenario::All)]
         scenario: graph::Scenario,
+        /// Draw this saved snapshot instead (the JSON of
+        /// `recycle::gc::snapshot().to_json()`).
+        #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
+        from: Option<PathBuf>,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Html)]
         format: Format,
@@ -89,9 +94,10 @@ fn main() -> ExitCode {
         }
         Command::Graph {
             scenario,
+            from,
             format,
             output,
-        } => graph::run(scenario, format, output),
+        } => graph::run(scenario, from, format, output),
         Command::Stats {
             steps,
             roots,

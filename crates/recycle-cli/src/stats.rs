@@ -26,6 +26,8 @@ struct Pause {
     at: Duration,
     generation: usize,
     duration: Duration,
+    /// The final `gc::collect()`, not an automatic collection.
+    explicit: bool,
 }
 
 /// xorshift64: a repeatable workload.
@@ -44,15 +46,21 @@ pub(crate) fn run(steps: usize, roots: usize, chart: &Path) -> Result<(), String
     if roots == 0 {
         return Err("--roots must be at least 1".to_string());
     }
+    // Before the workload: a chart that cannot be written is said at once.
+    std::fs::File::create(chart)
+        .map_err(|e| format!("cannot write the chart to {}: {e}", chart.display()))?;
     let started = Instant::now();
     let pauses: Rc<RefCell<Vec<Pause>>> = Rc::default();
+    let explicit = Rc::new(std::cell::Cell::new(false));
     let recorder = pauses.clone();
+    let in_final = explicit.clone();
     let callback = gc::add_callback(move |phase, info| {
         if phase == Phase::Stop {
             recorder.borrow_mut().push(Pause {
                 at: started.elapsed(),
                 generation: info.generation,
                 duration: info.duration,
+                explicit: in_final.get(),
             });
         }
     });
@@ -89,6 +97,7 @@ pub(crate) fn run(steps: usize, roots: usize, chart: &Path) -> Result<(), String
     let checksum: u64 = live.iter().map(|n| n.id).sum();
     let alloc_during = alloc::stats();
     drop(live);
+    explicit.set(true);
     let freed_at_end = gc::collect();
     gc::remove_callback(callback);
 
@@ -109,12 +118,16 @@ pub(crate) fn run(steps: usize, roots: usize, chart: &Path) -> Result<(), String
         );
     }
     let pauses = pauses.borrow();
-    let mut sorted: Vec<Duration> = pauses.iter().map(|p| p.duration).collect();
+    let mut sorted: Vec<Duration> = pauses
+        .iter()
+        .filter(|p| !p.explicit)
+        .map(|p| p.duration)
+        .collect();
     sorted.sort();
     if let Some(&max) = sorted.last() {
         let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
         println!(
-            "\npauses: {} collections; median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            "\nautomatic pauses: {} collections; median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
             sorted.len(),
             at(0.5).as_secs_f64() * 1e3,
             at(0.99).as_secs_f64() * 1e3,
@@ -133,7 +146,13 @@ pub(crate) fn run(steps: usize, roots: usize, chart: &Path) -> Result<(), String
     Ok(())
 }
 
-/// Pause against time, one colour per generation, as an SVG file.
+/// The shortest pause the chart shows (its log scale starts there).
+const FLOOR_MS: f64 = 0.0003;
+
+/// Pause against time, one colour per generation, as an SVG file. The pause
+/// axis is logarithmic: the automatic pauses (microseconds) and the final
+/// explicit collection (which frees everything, and takes far longer) are
+/// both readable; the final one has a marker of its own.
 fn write_chart(pauses: &[Pause], path: &Path) -> Result<(), String> {
     let fail = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
     let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
@@ -147,7 +166,7 @@ fn write_chart(pauses: &[Pause], path: &Path) -> Result<(), String> {
         .map(|p| p.duration.as_secs_f64() * 1e3)
         .fold(0.0f64, f64::max)
         .max(0.01)
-        * 1.1;
+        * 2.0;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "recycle: collection pauses during the churn workload",
@@ -156,12 +175,13 @@ fn write_chart(pauses: &[Pause], path: &Path) -> Result<(), String> {
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..end * 1.02, 0.0..top)
+        .build_cartesian_2d(0.0..end * 1.02, (FLOOR_MS..top).log_scale())
         .map_err(|e| fail(&e))?;
     chart
         .configure_mesh()
         .x_desc("time since the workload started, ms")
-        .y_desc("pause, ms")
+        .y_desc("pause, ms (log scale)")
+        .y_label_formatter(&|ms| format!("{ms}"))
         .draw()
         .map_err(|e| fail(&e))?;
     const COLOURS: [RGBColor; 3] = [
@@ -172,14 +192,20 @@ fn write_chart(pauses: &[Pause], path: &Path) -> Result<(), String> {
     for (generation, &colour) in COLOURS.iter().enumerate() {
         let points = pauses
             .iter()
-            .filter(|p| p.generation == generation)
-            .map(|p| (p.at.as_secs_f64() * 1e3, p.duration.as_secs_f64() * 1e3));
+            .filter(|p| p.generation == generation && !p.explicit)
+            .map(point);
         chart
             .draw_series(points.map(|xy| Circle::new(xy, 3, colour.filled())))
             .map_err(|e| fail(&e))?
-            .label(format!("generation {generation}"))
+            .label(format!("generation {generation}, automatic"))
             .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
     }
+    let finals = pauses.iter().filter(|p| p.explicit).map(point);
+    chart
+        .draw_series(finals.map(|xy| Cross::new(xy, 7, BLACK.stroke_width(2))))
+        .map_err(|e| fail(&e))?
+        .label("final gc::collect(), explicit")
+        .legend(|(x, y)| Cross::new((x + 8, y), 5, BLACK.stroke_width(2)));
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.9))
@@ -188,4 +214,13 @@ fn write_chart(pauses: &[Pause], path: &Path) -> Result<(), String> {
         .map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))?;
     Ok(())
+}
+
+/// A pause as a point of the chart: time (ms) and duration (ms, at least
+/// the floor of the log scale).
+fn point(p: &Pause) -> (f64, f64) {
+    (
+        p.at.as_secs_f64() * 1e3,
+        (p.duration.as_secs_f64() * 1e3).max(FLOOR_MS),
+    )
 }

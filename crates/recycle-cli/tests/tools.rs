@@ -126,9 +126,83 @@ fn the_html_page_stands_alone() {
     assert!(!without_namespace.contains("http"), "no addresses");
     assert_eq!(
         page.matches("<li><span class=\"swatch\"").count(),
-        7,
+        9,
         "the legend"
     );
+    // Weak edges are drawn (the tree's parent links and the phoenix's
+    // weak handle to itself), and the roots are marked.
+    assert_eq!(page.matches("class=\"edge weak\"").count(), 7);
+    assert_eq!(page.matches("<g class=\"external\">").count(), 3);
+}
+
+/// A snapshot the user's program saved, drawn by `recycle graph --from`.
+#[test]
+fn a_saved_snapshot_is_drawn() {
+    let json = scratch("saved.json");
+    let (ok, saved, err) = recycle(&["graph", "list", "-f", "json", "-o", "-"]);
+    assert!(ok, "{err}");
+    std::fs::write(&json, &saved).unwrap();
+    let svg = scratch("saved.svg");
+    let (ok, _, err) = recycle(&[
+        "graph",
+        "--from",
+        json.to_str().unwrap(),
+        "-f",
+        "svg",
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("4 objects, 6 edges, 1 cycle"), "{err}");
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    std::fs::remove_file(&svg).unwrap();
+    assert_eq!(picture.matches("class=\"object in-cycle\"").count(), 4);
+    // And back to JSON, unchanged.
+    let (ok, again, err) = recycle(&[
+        "graph",
+        "--from",
+        json.to_str().unwrap(),
+        "-f",
+        "json",
+        "-o",
+        "-",
+    ]);
+    std::fs::remove_file(&json).unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(again, saved);
+}
+
+#[test]
+fn a_bad_snapshot_file_says_what_is_wrong() {
+    let json = scratch("bad.json");
+    std::fs::write(&json, r#"{"objects": [], "edges": [[0, 1]], "cycles": []}"#).unwrap();
+    let (ok, _, err) = recycle(&["graph", "--from", json.to_str().unwrap(), "-o", "-"]);
+    std::fs::remove_file(&json).unwrap();
+    assert!(!ok);
+    assert!(
+        err.contains("bad.json: edges 0: [0, 1] is not a pair of object indices below 0"),
+        "{err}"
+    );
+    let (ok, _, err) = recycle(&["graph", "--from", "/no/such/snapshot.json"]);
+    assert!(
+        !ok && err.contains("cannot read /no/such/snapshot.json"),
+        "{err}"
+    );
+}
+
+/// A chart path that cannot be written is reported before the workload
+/// runs, not after.
+#[test]
+fn stats_checks_the_chart_path_first() {
+    let started = std::time::Instant::now();
+    let (ok, out, err) = recycle(&["stats", "--chart", "/no/such/dir/pauses.svg"]);
+    assert!(!ok);
+    assert!(
+        err.contains("cannot write the chart to /no/such/dir/pauses.svg"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "the workload did not start: {out}");
+    assert!(started.elapsed().as_secs() < 5);
 }
 
 #[test]
@@ -173,11 +247,14 @@ fn stats_reports_generations_pauses_and_the_allocator() {
         .expect("a row for generation 0");
     let collections: u64 = young.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(collections > 0, "{young}");
-    assert!(out.contains("pauses: "), "{out}");
+    assert!(out.contains("automatic pauses: "), "{out}");
     let svg = std::fs::read_to_string(&chart).unwrap();
     std::fs::remove_file(&chart).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.contains("generation 0"),
         "{svg}"
     );
+    // A log scale, and the final explicit collection charted apart.
+    assert!(svg.contains("pause, ms (log scale)"), "{svg}");
+    assert!(svg.contains("final gc::collect(), explicit"), "{svg}");
 }

@@ -404,6 +404,9 @@ pub(crate) enum TraceAction {
     /// `gc::get_referents`/`get_referrers`: collect handles to everything
     /// reported (taken at once, so `trace` code cannot free them meanwhile).
     Referents(Vec<GcAny>),
+    /// `gc::snapshot`: the addresses of the objects reported by weak
+    /// handles ([`Tracer::visit_weak`]); strong handles are ignored.
+    WeakReferents(Vec<usize>),
     /// The incremental cycle's scan (`collector::incremental`): each edge
     /// to a member decrements its `gc_refs`.
     CycleScan { members_before: u32 },
@@ -454,7 +457,11 @@ impl Tracer {
 
     /// Has this tracer nothing on the heap (so forgetting it leaks nothing)?
     pub(crate) fn owns_no_memory(&self) -> bool {
-        !matches!(&self.action, TraceAction::Referents(found) if found.capacity() > 0)
+        match &self.action {
+            TraceAction::Referents(found) => found.capacity() == 0,
+            TraceAction::WeakReferents(found) => found.capacity() == 0,
+            _ => true,
+        }
     }
 
     pub(crate) fn action(&self) -> &TraceAction {
@@ -540,8 +547,21 @@ impl Tracer {
         }
     }
 
+    /// A weak handle to the object with header `target` (`Weak::trace`):
+    /// only a snapshot looks at it (to draw the weak edges); for the
+    /// collector a weak handle is no edge at all.
+    #[inline]
+    pub(crate) fn visit_weak(&mut self, target: NonNull<GcHeader>) {
+        if let TraceAction::WeakReferents(found) = &mut self.action {
+            found.push(target.addr().get());
+        }
+    }
+
     /// One reported handle, to the object with header `target`.
     pub(crate) fn visit(&mut self, target: NonNull<GcHeader>) {
+        if let TraceAction::WeakReferents(_) = self.action {
+            return;
+        }
         if let TraceAction::FindTracked { found } = &mut self.action {
             // SAFETY: `target` comes from a `&Gc`, which keeps it allocated.
             *found |= unsafe { target.as_ref() }.is_tracked_type();
@@ -685,6 +705,7 @@ impl Tracer {
                 links.set_cycle_marked();
             }
             TraceAction::Referents(_)
+            | TraceAction::WeakReferents(_)
             | TraceAction::Prefetch { .. }
             | TraceAction::PrefetchBuffers
             | TraceAction::FindTracked { .. } => {

@@ -189,10 +189,16 @@ impl<T: ?Sized> fmt::Debug for Weak<T> {
     }
 }
 
-/// A weak handle owns nothing the collector must see.
+/// A weak handle owns nothing the collector must see. (A snapshot sees it:
+/// [`gc::snapshot`](crate::gc::snapshot) draws the weak edges.)
 impl<T: ?Sized> Trace for Weak<T> {
     const MAY_CONTAIN_GC: bool = false;
-    // SAFETY: `trace` reports nothing.
+    // SAFETY: `trace` reports no strong handle (`visit_weak` is no edge for
+    // any collection).
     const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace(&self, tracer: &mut Tracer) {
+        if let Some(target) = self.header_ptr() {
+            tracer.visit_weak(target);
+        }
+    }
 }

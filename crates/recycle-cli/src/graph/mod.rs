@@ -1,5 +1,5 @@
-//! `recycle graph`: builds a scenario, snapshots the heap, and writes it as
-//! HTML, SVG, DOT or JSON.
+//! `recycle graph`: builds a scenario (or reads a snapshot the user's own
+//! program saved), and writes it as HTML, SVG, DOT or JSON.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,10 +9,8 @@ use recycle::gc::HeapSnapshot;
 
 use crate::Format;
 
-mod render;
+mod load;
 mod scenarios;
-
-pub(crate) use render::{html_page, svg};
 
 /// The heaps `recycle graph` can draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -73,24 +71,34 @@ impl Scenario {
 
 pub(crate) fn run(
     scenario: Scenario,
+    from: Option<PathBuf>,
     format: Format,
     output: Option<PathBuf>,
 ) -> Result<(), String> {
-    let snapshot = scenario.snapshot();
-    let title = format!("recycle heap: {}", scenario.title());
+    let (snapshot, title, default_name) = match &from {
+        Some(path) => {
+            let stem = path
+                .file_stem()
+                .map_or("snapshot".into(), |s| s.to_string_lossy().into_owned());
+            (
+                load::load(path)?,
+                format!("recycle heap: {}", path.display()),
+                format!("recycle-graph-{stem}.{}", format.extension()),
+            )
+        }
+        None => (
+            scenario.snapshot(),
+            format!("recycle heap: {}", scenario.title()),
+            format!("recycle-graph-{}.{}", scenario.name(), format.extension()),
+        ),
+    };
     let text = match format {
-        Format::Html => html_page(&snapshot, &title),
-        Format::Svg => svg(&snapshot),
+        Format::Html => snapshot.to_html(&title),
+        Format::Svg => snapshot.to_svg(),
         Format::Dot => snapshot.to_dot(),
         Format::Json => snapshot.to_json(),
     };
-    let path = output.unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "recycle-graph-{}.{}",
-            scenario.name(),
-            format.extension()
-        ))
-    });
+    let path = output.unwrap_or_else(|| PathBuf::from(default_name));
     if path.as_os_str() == "-" {
         std::io::stdout()
             .write_all(text.as_bytes())

@@ -155,6 +155,24 @@ impl HeapSnapshot {
             }
             out.push_str(";\n");
         }
+        for &(from, to) in &self.weak_edges {
+            writeln!(out, "  n{from} -> n{to} [style=dashed, color=\"#888888\"];").unwrap();
+        }
+        // The roots: a small point outside the heap for each object held
+        // from outside.
+        for (i, o) in self
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.external > 0)
+        {
+            writeln!(
+                out,
+                "  outside{i} [shape=point, width=0.08]; outside{i} -> n{i} [label=\"{}\", style=bold];",
+                o.external
+            )
+            .unwrap();
+        }
         out.push_str("}\n");
         out
     }
@@ -162,8 +180,8 @@ impl HeapSnapshot {
     /// The snapshot as JSON: `{"objects": [...], "edges": [[from, to], ...],
     /// "cycles": [[index, ...], ...]}`, each object with `index`, `address`
     /// (hex string), `type`, `label`, `strong`, `weak`, `generation` (0–2,
-    /// `"frozen"` or `null` when untracked), `finalized`, `garbage` and
-    /// `cycle`.
+    /// `"frozen"` or `null` when untracked), `finalized`, `garbage`,
+    /// `cycle` and `external`; then `"weak_edges": [[from, to], ...]`.
     pub fn to_json(&self) -> String {
         let mut out = String::from("{\n  \"objects\": [");
         for (i, o) in self.objects.iter().enumerate() {
@@ -177,7 +195,7 @@ impl HeapSnapshot {
                 out,
                 "{{\"index\": {i}, \"address\": \"{:#x}\", \"type\": {}, \"label\": {}, \
                  \"strong\": {}, \"weak\": {}, \"generation\": {generation}, \
-                 \"finalized\": {}, \"garbage\": {}, \"cycle\": {}}}",
+                 \"finalized\": {}, \"garbage\": {}, \"cycle\": {}, \"external\": {}}}",
                 o.address,
                 json_escape(o.type_name),
                 o.label.as_deref().map_or("null".to_string(), json_escape),
@@ -186,6 +204,7 @@ impl HeapSnapshot {
                 o.finalized,
                 o.garbage,
                 o.cycle.map_or("null".to_string(), |c| c.to_string()),
+                o.external,
             )
             .unwrap();
         }
@@ -199,6 +218,11 @@ impl HeapSnapshot {
             out.push_str(if i == 0 { "" } else { ", " });
             let members: Vec<String> = cycle.iter().map(usize::to_string).collect();
             write!(out, "[{}]", members.join(", ")).unwrap();
+        }
+        out.push_str("],\n  \"weak_edges\": [");
+        for (i, (from, to)) in self.weak_edges.iter().enumerate() {
+            out.push_str(if i == 0 { "" } else { ", " });
+            write!(out, "[{from}, {to}]").unwrap();
         }
         out.push_str("]\n}\n");
         out

@@ -1,6 +1,7 @@
 //! Heap snapshots: every object of the calling thread's heap, with its type,
 //! counts and generation, and the edges between objects, as a graph that
-//! exports to DOT and JSON ([`gc::snapshot`](crate::gc::snapshot)).
+//! exports to DOT and JSON and draws itself as SVG or an HTML page
+//! ([`gc::snapshot`](crate::gc::snapshot)).
 //!
 //! The edges are what each value's `trace` reports, so untracked objects
 //! (`Gc<String>` and the like) appear as soon as a tracked one refers to
@@ -17,7 +18,9 @@ use crate::heap::{NUM_GENERATIONS, with_heap};
 use crate::trace::{TraceAction, Tracer};
 
 mod cycles;
+mod draw;
 mod export;
+mod page;
 
 /// One object of a [`HeapSnapshot`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +48,13 @@ pub struct ObjectInfo {
     pub garbage: bool,
     /// The cycle (index into [`HeapSnapshot::cycles`]) it is part of.
     pub cycle: Option<usize>,
+    /// Strong handles from outside the heap, as the collector counts them:
+    /// `strong` less the handles that trusted values in the heap report
+    /// (the edges). Local variables, statics, an `Rc`, an untrusted value:
+    /// each holds an external handle. An object with one is where the
+    /// collector's reachability starts; an object in a cycle with none
+    /// anywhere in its cycle is garbage.
+    pub external: usize,
 }
 
 /// The object graph of the calling thread's heap at one moment.
@@ -58,6 +68,10 @@ pub struct HeapSnapshot {
     pub edges: Vec<(usize, usize)>,
     /// The reference cycles: each a list of indices into `objects`.
     pub cycles: Vec<Vec<usize>>,
+    /// `(from, to)` as indices into `objects`: `from`'s value holds a
+    /// [`Weak`](crate::Weak) (or a [`WeakRef`](crate::WeakRef)) to `to`.
+    /// Weak edges keep nothing alive and make no cycle.
+    pub weak_edges: Vec<(usize, usize)>,
 }
 
 impl HeapSnapshot {
@@ -85,6 +99,7 @@ pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnaps
     let mut frozen: Vec<bool> = Vec::new();
     let mut index: HashMap<NonNull<GcHeader>, usize> = HashMap::new();
     let mut edges = Vec::new();
+    let mut weak_targets: Vec<(usize, Vec<usize>)> = Vec::new();
     with_heap(|heap| {
         let lists = (0..NUM_GENERATIONS).flat_map(|g| heap.lists_of(g).map(move |l| (l, g, false)));
         let permanent = core::iter::once((&heap.permanent, NUM_GENERATIONS - 1, true));
@@ -127,6 +142,45 @@ pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnaps
             });
             edges.push((from, to));
         }
+        // Once more for the weak handles (which a snapshot alone looks at).
+        let mut tracer = Tracer::new(TraceAction::WeakReferents(Vec::new()));
+        // SAFETY: our handle keeps the object alive (the first `trace` may
+        // have dropped others).
+        let dead = unsafe { header.as_ref() }.is_dead();
+        if !dead {
+            // SAFETY: a live object with an initialized value (not dead).
+            unsafe { (vtable.trace)(header, &mut tracer) };
+        }
+        let TraceAction::WeakReferents(weak) = tracer.into_action() else {
+            unreachable!("the tracer's action does not change")
+        };
+        if !weak.is_empty() {
+            weak_targets.push((from, weak));
+        }
+    }
+    // Weak edges to objects the snapshot holds (a weak handle to an object
+    // no tracked one refers to, or to a freed one, has nothing to point to).
+    let by_address: HashMap<usize, usize> = index
+        .iter()
+        .map(|(header, &i)| (header.addr().get(), i))
+        .collect();
+    let weak_edges: Vec<(usize, usize)> = weak_targets
+        .into_iter()
+        .flat_map(|(from, targets)| {
+            let by_address = &by_address;
+            targets
+                .into_iter()
+                .filter_map(move |address| by_address.get(&address).map(|&to| (from, to)))
+        })
+        .collect();
+    // What trusted values report is inside the heap; the rest of each
+    // strong count comes from outside.
+    let mut internal = vec![0usize; handles.len()];
+    for &(from, to) in &edges {
+        // SAFETY: the handle keeps the object, and its vtable, alive.
+        if unsafe { crate::header::vtable(handles[from].header_ptr()) }.trusted {
+            internal[to] += 1;
+        }
     }
     let saved: Vec<NonNull<GcHeader>> =
         crate::gc::garbage().iter().map(GcAny::header_ptr).collect();
@@ -150,6 +204,7 @@ pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnaps
                 finalized: header.is_finalized(),
                 garbage: saved.contains(&handle.header_ptr()),
                 cycle: None,
+                external: 0,
             }
         })
         .collect();
@@ -163,9 +218,13 @@ pub(crate) fn take(mut label: impl FnMut(&GcAny) -> Option<String>) -> HeapSnaps
             objects[m].cycle = Some(c);
         }
     }
+    for (object, inside) in objects.iter_mut().zip(internal) {
+        object.external = object.strong.saturating_sub(inside);
+    }
     HeapSnapshot {
         objects,
         edges,
         cycles,
+        weak_edges,
     }
 }

@@ -168,9 +168,12 @@ impl<T: ?Sized> fmt::Debug for WeakRef<T> {
 /// it are cancelled by its drop; see `collector::weakrefs`.) It counts as
 /// possibly holding a `Gc`, like any type not known to hold none.
 impl<T: ?Sized> Trace for WeakRef<T> {
-    // SAFETY: `trace` reports nothing.
+    // SAFETY: `trace` reports no strong handle (its weak one is no edge for
+    // any collection; a snapshot draws it).
     const TRUSTED: Option<Trust<Self>> = Some(unsafe { Trust::new_unchecked() });
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace(&self, tracer: &mut Tracer) {
+        self.weak().trace(tracer)
+    }
 }
 
 /// A registered callback and the key of the `WeakRef` it belongs to.
