@@ -14,6 +14,7 @@ use core::cell::RefCell;
 use core::fmt;
 use core::hash::Hash;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::rc::{Rc, Weak as RcWeak};
 
 use super::WeakRef;
@@ -53,7 +54,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
         let dying = Gc::downgrade(value);
         let k = key.clone();
         let weak = Gc::downgrade_with_callback(value, move || {
-            remove_if(&table, &k, |r: &WeakRef<V>| r.weak().ptr_eq(&dying));
+            remove_if(&table, k, |r: &WeakRef<V>| r.weak().ptr_eq(&dying));
         });
         let old = self.table.borrow_mut().insert(key, weak);
         old.and_then(|r| r.upgrade())
@@ -138,7 +139,7 @@ impl<K: fmt::Debug, V: ?Sized> fmt::Debug for WeakValueMap<K, V> {
 /// the removed entry after the borrow ends.
 fn remove_if<K: Eq + Hash, E>(
     table: &RcWeak<RefCell<HashMap<K, E>>>,
-    key: &K,
+    key: K,
     is_it: impl FnOnce(&E) -> bool,
 ) {
     let Some(table) = table.upgrade() else { return };
@@ -147,8 +148,9 @@ fn remove_if<K: Eq + Hash, E>(
             // Cannot happen: no method holds a borrow while user code runs.
             return;
         };
-        match t.get(key) {
-            Some(entry) if is_it(entry) => t.remove(key),
+        // One lookup: the entry API, with the key the callback owns.
+        match t.entry(key) {
+            Entry::Occupied(entry) if is_it(entry.get()) => Some(entry.remove()),
             _ => None,
         }
     };
@@ -195,7 +197,7 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
         let table = Rc::downgrade(&self.table);
         let dying = Gc::downgrade(key);
         let weak = Gc::downgrade_with_callback(key, move || {
-            remove_if(&table, &id, |(r, _): &(WeakRef<K>, V)| {
+            remove_if(&table, id, |(r, _): &(WeakRef<K>, V)| {
                 r.weak().ptr_eq(&dying)
             });
         });

@@ -7,6 +7,7 @@
 
 use core::cell::RefCell;
 use core::fmt;
+use core::hash::{BuildHasherDefault, Hasher};
 use core::ptr::NonNull;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -111,7 +112,7 @@ impl<T: ?Sized> WeakRef<T> {
                 r.pending.contains_key(&self.key)
                     || r.by_referent
                         .get(&referent)
-                        .is_some_and(|entries| entries.iter().any(|(k, _)| *k == self.key))
+                        .is_some_and(|entries| entries.contains(self.key))
             })
             .unwrap_or(false)
     }
@@ -143,10 +144,9 @@ pub(crate) fn cancel(referent: NonNull<GcHeader>, key: u64) -> Option<Box<dyn Fn
                 // Due, and waiting for a deletion to end?
                 return r.pending.remove(&key);
             };
-            let Some(index) = entries.iter().position(|(k, _)| *k == key) else {
+            let Some(callback) = entries.remove(key) else {
                 return r.pending.remove(&key);
             };
-            let (_, callback) = entries.remove(index);
             if entries.is_empty() {
                 r.by_referent.remove(&referent);
             }
@@ -179,15 +179,110 @@ impl<T: ?Sized> Trace for WeakRef<T> {
 /// A registered callback and the key of the `WeakRef` it belongs to.
 pub(crate) type Entry = (u64, Box<dyn FnOnce()>);
 
+/// The callbacks registered on one referent, oldest first. Most referents
+/// have one (an entry of a weak collection, say): it is kept inline.
+#[derive(Default)]
+pub(crate) enum Entries {
+    #[default]
+    Empty,
+    One(Entry),
+    Many(Vec<Entry>),
+}
+
+impl Entries {
+    fn push(&mut self, entry: Entry) {
+        *self = match core::mem::take(self) {
+            Entries::Empty => Entries::One(entry),
+            Entries::One(first) => Entries::Many(vec![first, entry]),
+            Entries::Many(mut all) => {
+                all.push(entry);
+                Entries::Many(all)
+            }
+        };
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        match self {
+            Entries::Empty => false,
+            Entries::One((k, _)) => *k == key,
+            Entries::Many(all) => all.iter().any(|(k, _)| *k == key),
+        }
+    }
+
+    /// Takes out the callback of the `WeakRef` `key`, if it is here.
+    fn remove(&mut self, key: u64) -> Option<Box<dyn FnOnce()>> {
+        match self {
+            Entries::One((k, _)) if *k == key => match core::mem::take(self) {
+                Entries::One((_, callback)) => Some(callback),
+                _ => unreachable!("matched One"),
+            },
+            Entries::Many(all) => {
+                let index = all.iter().position(|(k, _)| *k == key)?;
+                Some(all.remove(index).1)
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Entries::Empty => true,
+            Entries::One(_) => false,
+            Entries::Many(all) => all.is_empty(),
+        }
+    }
+
+    /// The callbacks in the order they run: newest first.
+    pub(crate) fn newest_first(self) -> impl Iterator<Item = Entry> {
+        let (one, many) = match self {
+            Entries::Empty => (None, Vec::new()),
+            Entries::One(entry) => (Some(entry), Vec::new()),
+            Entries::Many(all) => (None, all),
+        };
+        one.into_iter().chain(many.into_iter().rev())
+    }
+}
+
+/// Hashes the keys of the registry (addresses of objects, and counters):
+/// one multiplication. SipHash's resistance to chosen keys buys nothing
+/// here, where every key is an address or a number this crate made.
+#[derive(Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64)
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The product's high half is well mixed; fold it into the low bits,
+        // which pick the bucket.
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
 struct Registry {
     next_key: u64,
     /// Callbacks by referent, oldest first.
-    by_referent: HashMap<NonNull<GcHeader>, Vec<Entry>>,
+    by_referent: HashMap<NonNull<GcHeader>, Entries, BuildHasherDefault<AddressHasher>>,
     /// While the collector deletes a garbage set (`deferring`): the
     /// callbacks of objects that died, by key, in the order they are due.
     /// Their `WeakRef`s can still cancel them (a `WeakRef` that was part of
     /// the garbage is dropped by the deletion, and its callback never runs).
-    pending: HashMap<u64, Box<dyn FnOnce()>>,
+    pending: HashMap<u64, Box<dyn FnOnce()>, BuildHasherDefault<AddressHasher>>,
     pending_order: Vec<u64>,
     deferring: bool,
 }
@@ -197,7 +292,7 @@ impl Drop for Registry {
     /// `Drop` must not panic out of a thread-local's destructor (an abort).
     fn drop(&mut self) {
         for (_, entries) in self.by_referent.drain() {
-            for entry in entries {
+            for entry in entries.newest_first() {
                 crate::unraisable::drop_and_report(
                     entry,
                     "the drop of a weak callback at thread exit",
@@ -216,8 +311,8 @@ impl Drop for Registry {
 thread_local! {
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry {
         next_key: 0,
-        by_referent: HashMap::new(),
-        pending: HashMap::new(),
+        by_referent: HashMap::default(),
+        pending: HashMap::default(),
         pending_order: Vec::new(),
         deferring: false,
     });
@@ -227,18 +322,18 @@ thread_local! {
 /// registry (so each runs at most once). While the collector deletes a
 /// garbage set, they wait instead (see [`defer_during_deletion`]) and this
 /// returns nothing.
-pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Vec<Entry> {
+pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Entries {
     REGISTRY
         .try_with(|r| {
             let mut r = r.borrow_mut();
-            let mut entries = r.by_referent.remove(&referent).unwrap_or_default();
-            entries.reverse();
+            let entries = r.by_referent.remove(&referent).unwrap_or_default();
             if r.deferring {
                 let r = &mut *r;
-                for (key, callback) in entries.drain(..) {
+                for (key, callback) in entries.newest_first() {
                     r.pending_order.push(key);
                     r.pending.insert(key, callback);
                 }
+                return Entries::Empty;
             }
             entries
         })
@@ -276,8 +371,9 @@ pub(crate) fn take_pending() -> Vec<Entry> {
         .unwrap_or_default()
 }
 
-/// Runs callbacks in order, catching panics; returns the first panic.
-pub(crate) fn run_callbacks(callbacks: Vec<Entry>) -> Option<PanicPayload> {
+/// Runs callbacks in order (a referent's newest first), catching panics;
+/// returns the first panic.
+pub(crate) fn run_callbacks(callbacks: impl IntoIterator<Item = Entry>) -> Option<PanicPayload> {
     let mut first_panic = None;
     for (_, callback) in callbacks {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
