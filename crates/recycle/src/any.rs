@@ -86,7 +86,7 @@ impl GcAny {
     }
 }
 
-impl<T: ?Sized> From<Gc<T>> for GcAny {
+impl<T: ?Sized + 'static> From<Gc<T>> for GcAny {
     fn from(gc: Gc<T>) -> GcAny {
         let header = gc.header_ptr();
         core::mem::forget(gc);
@@ -94,7 +94,7 @@ impl<T: ?Sized> From<Gc<T>> for GcAny {
     }
 }
 
-impl<T: ?Sized> From<&Gc<T>> for GcAny {
+impl<T: ?Sized + 'static> From<&Gc<T>> for GcAny {
     fn from(gc: &Gc<T>) -> GcAny {
         GcAny::from(gc.clone())
     }

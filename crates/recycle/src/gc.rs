@@ -171,8 +171,9 @@ pub fn disable() {
 ///     next: RefCell<Option<Gc<Node>>>,
 /// }
 ///
+/// gc::set_threshold(100, 10, 10); // small, so that the example stays short
 /// gc::disable();
-/// for _ in 0..10_000 {
+/// for _ in 0..300 {
 ///     let node = Gc::new(Node { next: RefCell::new(None) });
 ///     *node.next.borrow_mut() = Some(node.clone()); // garbage, once dropped
 ///     // ... work that must not be interrupted by `Drop` code ...

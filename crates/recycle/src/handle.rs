@@ -148,8 +148,13 @@ impl<T: Trace + 'static> Gc<T> {
     ///
     /// # Panics
     ///
-    /// If the cycle collector has destroyed the value (see
-    /// [`Gc::try_deref`]), as dereferencing it would.
+    /// - If the cycle collector has destroyed the value (see
+    ///   [`Gc::try_deref`]), as dereferencing it would.
+    /// - If code that runs when this handle lets go of the old object (its
+    ///   value's `Drop`, a finalizer, a weak callback, when nothing else
+    ///   held it strongly) takes a handle to the new copy, for example
+    ///   through `gc::get_objects`: the copy is then shared, and cannot be
+    ///   lent out.
     #[track_caller]
     pub fn make_mut(this: &mut Self) -> &mut T
     where
@@ -159,7 +164,15 @@ impl<T: Trace + 'static> Gc<T> {
             let copy = T::clone(this);
             *this = Gc::new_tracked(copy, Location::caller());
         }
-        Gc::get_mut(this).expect("a new object has one handle and lends its value")
+        match Gc::get_mut(this) {
+            Some(value) => value,
+            None => panic!(
+                "Gc::make_mut: code that ran while the old object was let go (its value's \
+                 Drop, a finalizer or a weak callback) took a handle to the new copy of \
+                 {}, which therefore cannot be lent out",
+                core::any::type_name::<T>()
+            ),
+        }
     }
 
     /// The value, moved out if this is its only strong handle, cloned
@@ -450,47 +463,6 @@ impl<T: ?Sized> Gc<T> {
         }
     }
 
-    /// A mutable reference to the value if there is no other `Gc` or `Weak`
-    /// handle to it (as [`Rc::get_mut`](std::rc::Rc::get_mut)).
-    ///
-    /// Also `None` when the collector has found the value to be garbage or
-    /// destroyed it (see [`Gc::try_deref`]), and for an object untracked at
-    /// birth whose type may hold a `Gc` (a handle stored through the
-    /// reference could close a cycle the collector would not see; see
-    /// "Untracked at birth" in [`Trace`]).
-    ///
-    /// The collector never reads a value while safe code may hold `&mut` to
-    /// it: a tracked object whose value this lends out leaves the
-    /// collector's lists (so `gc::get_objects` and automatic collections
-    /// inside the borrow do not see it, and [`gc::is_tracked`] says
-    /// `false`). It comes back when a handle to it is dropped, or when a
-    /// collection finds a handle to it in another object's value, whichever
-    /// comes first; until then, cycles through it wait.
-    ///
-    /// [`gc::is_tracked`]: crate::gc::is_tracked
-    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
-        if !Gc::lends_in_place(this) {
-            return None;
-        }
-        let header = this.header();
-        if header.is_tracked_type() {
-            // SAFETY: tracked type, so the links exist; the handle keeps them alive.
-            let links = unsafe { links_of(this.header_ptr()) };
-            // SAFETY: as above.
-            if unsafe { links.as_ref() }.is_linked() {
-                // SAFETY: a live tracked object with one handle and no weak
-                // one, in one of the heap's lists: not in one of the
-                // collector's own (those hold only garbage, which has a
-                // second count, the collector's hold, or no user code runs
-                // meanwhile).
-                unsafe { hooks::detach_for_get_mut(links) };
-            }
-        }
-        // SAFETY: the only handle, no weak one, and `&mut self` borrows it;
-        // the collector cannot reach the value (see above).
-        Some(unsafe { &mut (*this.ptr.as_ptr()).value })
-    }
-
     /// Would [`Gc::get_mut`] lend the value out? The only handle, no weak
     /// one, the value intact, and not untracked at birth (see there).
     fn lends_in_place(this: &Self) -> bool {
@@ -556,6 +528,56 @@ macro_rules! coerce_gc {
         // `__from_box_ptr` through an implicit (unsizing) coercion only.
         unsafe { $crate::Gc::__from_box_ptr(raw) }
     }};
+}
+
+impl<T: ?Sized + 'static> Gc<T> {
+    /// A mutable reference to the value if there is no other `Gc` or `Weak`
+    /// handle to it (as [`Rc::get_mut`](std::rc::Rc::get_mut)).
+    ///
+    /// Also `None` when the collector has found the value to be garbage or
+    /// destroyed it (see [`Gc::try_deref`]), and for an object untracked at
+    /// birth whose type may hold a `Gc` (a handle stored through the
+    /// reference could close a cycle the collector would not see; see
+    /// "Untracked at birth" in [`Trace`]).
+    ///
+    /// The collector never reads a value while safe code may hold `&mut` to
+    /// it: a tracked object whose value this lends out leaves the
+    /// collector's lists (so `gc::get_objects` and automatic collections
+    /// inside the borrow do not see it, and [`gc::is_tracked`] says
+    /// `false`). It comes back when a handle to it is dropped, or when a
+    /// collection finds a handle to it in another object's value, whichever
+    /// comes first; until then, cycles through it wait.
+    ///
+    /// `T: 'static`, unlike `Rc::get_mut`: a `Gc<T>` is covariant in `T`
+    /// (a `Gc<Vec<&'static str>>` is a `Gc<Vec<&'a str>>` too), and the
+    /// object can be found again with its real type (`gc::get_objects`,
+    /// [`GcAny::downcast`](crate::GcAny::downcast)); a reference with a
+    /// shorter lifetime written through a shortened handle would then be
+    /// read back as `'static`, after what it points to is gone.
+    ///
+    /// [`gc::is_tracked`]: crate::gc::is_tracked
+    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+        if !Gc::lends_in_place(this) {
+            return None;
+        }
+        let header = this.header();
+        if header.is_tracked_type() {
+            // SAFETY: tracked type, so the links exist; the handle keeps them alive.
+            let links = unsafe { links_of(this.header_ptr()) };
+            // SAFETY: as above.
+            if unsafe { links.as_ref() }.is_linked() {
+                // SAFETY: a live tracked object with one handle and no weak
+                // one, in one of the heap's lists: not in one of the
+                // collector's own (those hold only garbage, which has a
+                // second count, the collector's hold, or no user code runs
+                // meanwhile).
+                unsafe { hooks::detach_for_get_mut(links) };
+            }
+        }
+        // SAFETY: the only handle, no weak one, and `&mut self` borrows it;
+        // the collector cannot reach the value (see above).
+        Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+    }
 }
 
 impl<T: ?Sized> Clone for Gc<T> {

@@ -36,7 +36,7 @@ use crate::trace::{Trace, Tracer, Trust, trusted_if};
 /// assert!(cache.is_empty());
 /// ```
 pub struct WeakValueMap<K, V: ?Sized> {
-    table: Rc<RefCell<HashMap<K, WeakRef<V>>>>,
+    table: Rc<Table<K, WeakRef<V>>>,
 }
 
 impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
@@ -50,6 +50,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     /// Maps `key` to `value` (held weakly); returns the previous value if it
     /// was alive.
     pub fn insert(&self, key: K, value: &Gc<V>) -> Option<Gc<V>> {
+        self.settle();
         let table = Rc::downgrade(&self.table);
         let dying = Gc::downgrade(value);
         let k = key.clone();
@@ -65,6 +66,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     where
         K: core::borrow::Borrow<Q>,
     {
+        self.settle();
         self.table.borrow().get(key).and_then(WeakRef::upgrade)
     }
 
@@ -73,6 +75,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     where
         K: core::borrow::Borrow<Q>,
     {
+        self.settle();
         self.get(key).is_some()
     }
 
@@ -81,22 +84,26 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     where
         K: core::borrow::Borrow<Q>,
     {
+        self.settle();
         let old = self.table.borrow_mut().remove(key);
         old.and_then(|r| r.upgrade())
     }
 
     /// The number of entries (all of them have live values).
     pub fn len(&self) -> usize {
+        self.settle();
         self.table.borrow().len()
     }
 
     /// Is the map empty?
     pub fn is_empty(&self) -> bool {
+        self.settle();
         self.len() == 0
     }
 
     /// The live entries.
     pub fn iter(&self) -> impl Iterator<Item = (K, Gc<V>)> + '_ {
+        self.settle();
         let keys: Vec<K> = self.table.borrow().keys().cloned().collect();
         keys.into_iter()
             .filter_map(|k| self.get(&k).map(|v| (k, v)))
@@ -105,6 +112,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     /// Keeps only the entries for which `keep` returns `true`. `keep` may use
     /// the map.
     pub fn retain(&self, mut keep: impl FnMut(&K, &Gc<V>) -> bool) {
+        self.settle();
         let doomed: Vec<K> = self
             .iter()
             .filter(|(k, v)| !keep(k, v))
@@ -117,8 +125,15 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
 
     /// Removes every entry.
     pub fn clear(&self) {
+        self.settle();
         let old = core::mem::take(&mut *self.table.borrow_mut());
         drop(old);
+    }
+
+    /// Removes the entries whose removal came due while the table was
+    /// borrowed (see `Table`).
+    fn settle(&self) {
+        self.table.settle(|r: &WeakRef<V>| r.upgrade().is_none());
     }
 }
 
@@ -134,18 +149,66 @@ impl<K: fmt::Debug, V: ?Sized> fmt::Debug for WeakValueMap<K, V> {
     }
 }
 
+/// A weak collection's entries, behind the `Rc` that their callbacks reach
+/// (through an `rc::Weak`), with the removals that came due while the
+/// entries were borrowed.
+///
+/// User code can run while a method holds the entries borrowed: a key's
+/// `Hash`, `Eq` or `Drop`, a value's `Clone`, the closure of
+/// [`WeakKeyMap::with`]. If it lets another referent of the same
+/// collection die, that entry's callback finds the entries borrowed: it
+/// leaves the key in `late`, and the next method call removes the entry
+/// (if its referent is still dead) before it does anything else.
+struct Table<K, E> {
+    entries: RefCell<HashMap<K, E>>,
+    late: RefCell<Vec<K>>,
+}
+
+impl<K, E> Default for Table<K, E> {
+    fn default() -> Self {
+        Table {
+            entries: RefCell::new(HashMap::new()),
+            late: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl<K, E> core::ops::Deref for Table<K, E> {
+    type Target = RefCell<HashMap<K, E>>;
+    fn deref(&self) -> &Self::Target {
+        &self.entries
+    }
+}
+
+impl<K: Eq + Hash, E> Table<K, E> {
+    /// Removes the entries whose removal came due while they were borrowed,
+    /// if `dead` still says so. Each removed entry is dropped after the
+    /// borrow ends.
+    fn settle(&self, dead: impl Fn(&E) -> bool) {
+        if self.late.borrow().is_empty() {
+            return;
+        }
+        let late = core::mem::take(&mut *self.late.borrow_mut());
+        for key in late {
+            let removed = match self.entries.borrow_mut().entry(key) {
+                Entry::Occupied(entry) if dead(entry.get()) => Some(entry.remove()),
+                _ => None,
+            };
+            drop(removed);
+        }
+    }
+}
+
 /// Removes `key` from the table behind `table` if its entry satisfies `is_it`
 /// (the entry may have been replaced since the callback was made). Drops
 /// the removed entry after the borrow ends.
-fn remove_if<K: Eq + Hash, E>(
-    table: &RcWeak<RefCell<HashMap<K, E>>>,
-    key: K,
-    is_it: impl FnOnce(&E) -> bool,
-) {
+fn remove_if<K: Eq + Hash, E>(table: &RcWeak<Table<K, E>>, key: K, is_it: impl FnOnce(&E) -> bool) {
     let Some(table) = table.upgrade() else { return };
     let removed = {
         let Ok(mut t) = table.try_borrow_mut() else {
-            // Cannot happen: no method holds a borrow while user code runs.
+            // User code that runs under a method's borrow let the referent
+            // die: the next method call removes the entry.
+            table.late.borrow_mut().push(key);
             return;
         };
         // One lookup: the entry API, with the key the callback owns.
@@ -177,11 +240,8 @@ fn identity<T: ?Sized>(gc: &Gc<T>) -> usize {
 /// assert!(notes.is_empty());
 /// ```
 pub struct WeakKeyMap<K: ?Sized, V> {
-    table: Rc<RefCell<KeyTable<K, V>>>,
+    table: Rc<Table<usize, (WeakRef<K>, V)>>,
 }
-
-/// A `WeakKeyMap`'s entries, by key identity.
-type KeyTable<K, V> = HashMap<usize, (WeakRef<K>, V)>;
 
 impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
     /// An empty map.
@@ -193,6 +253,7 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
 
     /// Maps `key` (held weakly) to `value`; returns the previous value.
     pub fn insert(&self, key: &Gc<K>, value: V) -> Option<V> {
+        self.settle();
         let id = identity(key);
         let table = Rc::downgrade(&self.table);
         let dying = Gc::downgrade(key);
@@ -210,37 +271,44 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
     where
         V: Clone,
     {
+        self.settle();
         self.with(key, V::clone)
     }
 
     /// Calls `f` with the value for `key`. `f` must not change the map.
     pub fn with<R>(&self, key: &Gc<K>, f: impl FnOnce(&V) -> R) -> Option<R> {
+        self.settle();
         self.table.borrow().get(&identity(key)).map(|(_, v)| f(v))
     }
 
     /// Is `key` in the map?
     pub fn contains_key(&self, key: &Gc<K>) -> bool {
+        self.settle();
         self.table.borrow().contains_key(&identity(key))
     }
 
     /// Removes `key`'s entry and returns its value.
     pub fn remove(&self, key: &Gc<K>) -> Option<V> {
+        self.settle();
         let old = self.table.borrow_mut().remove(&identity(key));
         old.map(|(_, v)| v)
     }
 
     /// The number of entries (all of them have live keys).
     pub fn len(&self) -> usize {
+        self.settle();
         self.table.borrow().len()
     }
 
     /// Is the map empty?
     pub fn is_empty(&self) -> bool {
+        self.settle();
         self.len() == 0
     }
 
     /// The live keys.
     pub fn keys(&self) -> impl Iterator<Item = Gc<K>> + '_ {
+        self.settle();
         let ids: Vec<usize> = self.table.borrow().keys().copied().collect();
         ids.into_iter()
             .filter_map(|id| self.table.borrow().get(&id).and_then(|(r, _)| r.upgrade()))
@@ -251,12 +319,14 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
     where
         V: Clone,
     {
+        self.settle();
         self.keys().filter_map(|k| self.get(&k).map(|v| (k, v)))
     }
 
     /// Keeps only the entries for which `keep` returns `true`. `keep` may use
     /// the map.
     pub fn retain(&self, mut keep: impl FnMut(&Gc<K>) -> bool) {
+        self.settle();
         let doomed: Vec<Gc<K>> = self.keys().filter(|k| !keep(k)).collect();
         for k in doomed {
             self.remove(&k);
@@ -265,8 +335,16 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
 
     /// Removes every entry.
     pub fn clear(&self) {
+        self.settle();
         let old = core::mem::take(&mut *self.table.borrow_mut());
         drop(old);
+    }
+
+    /// Removes the entries whose removal came due while the table was
+    /// borrowed (see `Table`).
+    fn settle(&self) {
+        self.table
+            .settle(|(r, _): &(WeakRef<K>, V)| r.upgrade().is_none());
     }
 }
 

@@ -169,3 +169,42 @@ fn a_weak_handle_coerces_to_a_trait_object() {
     let empty: Weak<dyn std::any::Any> = coerce_weak!(Weak::<u8>::new());
     assert!(empty.upgrade().is_none());
 }
+
+/// A `Drop` that runs while `make_mut` lets go of the old object (the only
+/// strong handle, with a weak one) takes a handle to the new copy: the
+/// copy is shared and cannot be lent, and the panic says why.
+#[test]
+#[should_panic(expected = "took a handle to the new copy")]
+fn make_mut_says_why_it_cannot_lend_a_copy_taken_meanwhile() {
+    use recycle::GcAny;
+
+    thread_local! {
+        static TAKEN: RefCell<Vec<GcAny>> = const { RefCell::new(Vec::new()) };
+    }
+    #[derive(Trace)]
+    struct Grabby {
+        original: bool,
+        link: RefCell<Option<Gc<Grabby>>>,
+    }
+    impl Clone for Grabby {
+        fn clone(&self) -> Self {
+            Grabby {
+                original: false,
+                link: RefCell::new(None),
+            }
+        }
+    }
+    impl Drop for Grabby {
+        fn drop(&mut self) {
+            if self.original {
+                TAKEN.with(|t| t.borrow_mut().extend(gc::get_objects(None).unwrap()));
+            }
+        }
+    }
+    let mut g = Gc::new(Grabby {
+        original: true,
+        link: RefCell::new(None),
+    });
+    let _weak = Gc::downgrade(&g);
+    let _ = Gc::make_mut(&mut g);
+}

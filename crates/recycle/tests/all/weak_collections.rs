@@ -203,3 +203,57 @@ fn finalizers_of_one_object_run_newest_first() {
     assert_eq!(*log.borrow(), [2, 1, 0]);
     assert!(fs.iter().all(|f| !f.alive()));
 }
+
+/// User code that runs while a collection holds its table (here a key's
+/// `Hash`) lets another of its referents die: the entry goes at the next
+/// call, and every entry `len` counts is alive (the sixth outside audit's
+/// stale entry).
+#[test]
+fn a_referent_that_dies_while_the_table_is_borrowed_leaves_no_entry() {
+    use std::cell::RefCell;
+    use std::hash::{Hash, Hasher};
+
+    use recycle::weakref::WeakValueMap;
+
+    thread_local! {
+        static VICTIM: RefCell<Option<Gc<u32>>> = const { RefCell::new(None) };
+    }
+    #[derive(PartialEq, Eq, Clone)]
+    struct Key(u32);
+    impl Hash for Key {
+        fn hash<H: Hasher>(&self, state: &mut H) {
+            VICTIM.with(|v| drop(v.borrow_mut().take()));
+            self.0.hash(state);
+        }
+    }
+    let map = WeakValueMap::new();
+    let a = Gc::new(1u32);
+    let b = Gc::new(2u32);
+    map.insert(Key(1), &a);
+    VICTIM.with(|v| *v.borrow_mut() = Some(a));
+    map.insert(Key(2), &b); // hashing `Key(2)` lets `a` die
+    assert_eq!(map.len(), 1);
+    assert!(map.get(&Key(1)).is_none());
+    assert!(map.get(&Key(2)).is_some_and(|v| *v == 2));
+}
+
+/// The same through `WeakKeyMap::with`, whose closure runs under the
+/// table's borrow.
+#[test]
+fn a_key_that_dies_inside_with_leaves_no_entry() {
+    use recycle::weakref::WeakKeyMap;
+
+    let map = WeakKeyMap::new();
+    let a = Gc::new(1u32);
+    let b = Gc::new(2u32);
+    map.insert(&a, "a");
+    map.insert(&b, "b");
+    let mut a = Some(a);
+    let seen = map.with(&b, |v| {
+        drop(a.take()); // `a`'s entry cannot go now: the table is borrowed
+        *v
+    });
+    assert_eq!(seen, Some("b"));
+    assert_eq!(map.len(), 1);
+    assert_eq!(map.keys().count(), 1);
+}
