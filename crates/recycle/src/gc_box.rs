@@ -30,8 +30,8 @@ pub struct GcBox<T: ?Sized> {
 
 /// The pointer inside a `Gc` or `Weak`: a `NonNull` that is `Send` and
 /// `Sync` by itself, so that a handle's only thread-bound part is its
-/// marker, `PhantomData<*const Gc<T>>` (or `Weak<T>`). The compiler's error for a handle
-/// moved to another thread then names the handle (``*const Gc<u32>` cannot
+/// marker, `PhantomData<*mut Gc<T>>` (or `Weak<T>`). The compiler's error for a handle
+/// moved to another thread then names the handle (``*mut Gc<u32>` cannot
 /// be sent between threads safely`) instead of recycle's internals.
 pub(crate) struct BoxPtr<T: ?Sized>(NonNull<GcBox<T>>);
 
@@ -60,7 +60,7 @@ impl<T: ?Sized> core::ops::Deref for BoxPtr<T> {
 }
 
 // SAFETY: a `BoxPtr` is only ever a field of `Gc` and `Weak`, each of which
-// also holds a `PhantomData<*const Gc<T>>` (or `Weak<T>`) that is neither `Send` nor
+// also holds a `PhantomData<*mut Gc<T>>` (or `Weak<T>`) that is neither `Send` nor
 // `Sync`: no handle, and so no `BoxPtr`, ever reaches another thread.
 unsafe impl<T: ?Sized> Send for BoxPtr<T> {}
 // SAFETY: as for `Send`.

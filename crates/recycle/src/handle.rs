@@ -43,8 +43,13 @@ pub struct Gc<T: ?Sized> {
     /// The handle owns a `T` (for the drop check).
     _owns: PhantomData<T>,
     /// Neither `Send` nor `Sync`: the counts are not atomic, and the heap
-    /// is the thread's own.
-    _thread_bound: PhantomData<*const Gc<T>>,
+    /// is the thread's own. And *invariant* in `T` (unlike `Rc`): an object
+    /// can be found again with the type it was made with
+    /// (`gc::get_objects`, [`GcAny::downcast`](crate::GcAny::downcast)),
+    /// so no handle may see it as a supertype and write through it (a
+    /// `for<'a> fn(&'a str)` seen as a `fn(&'static str)`, a
+    /// `Vec<&'static str>` as a `Vec<&'a str>`).
+    _thread_bound: PhantomData<*mut Gc<T>>,
 }
 
 impl<T: Trace + 'static> Gc<T> {
@@ -493,7 +498,7 @@ impl<T: ?Sized> Gc<T> {
     /// Consumes the handle without decrementing the count. Used by
     /// [`coerce_gc!`](crate::coerce_gc); not meant to be called directly.
     #[doc(hidden)]
-    pub fn __into_box_ptr(this: Self) -> *const GcBox<T> {
+    pub fn __into_box_ptr(this: Self) -> *mut GcBox<T> {
         ManuallyDrop::new(this).ptr.as_ptr()
     }
 
@@ -504,9 +509,9 @@ impl<T: ?Sized> Gc<T> {
     /// - `ptr` was returned by `__into_box_ptr`, converted only by an
     ///   unsizing coercion, and is used for one handle only.
     #[doc(hidden)]
-    pub unsafe fn __from_box_ptr(ptr: *const GcBox<T>) -> Self {
+    pub unsafe fn __from_box_ptr(ptr: *mut GcBox<T>) -> Self {
         // SAFETY: per the contract, a non-null pointer to a live box.
-        Gc::from_inner(unsafe { NonNull::new_unchecked(ptr.cast_mut()) })
+        Gc::from_inner(unsafe { NonNull::new_unchecked(ptr) })
     }
 }
 
@@ -525,7 +530,8 @@ macro_rules! coerce_gc {
     ($gc:expr) => {{
         let raw = $crate::Gc::__into_box_ptr($gc);
         // SAFETY: `raw` comes from `__into_box_ptr` and reaches
-        // `__from_box_ptr` through an implicit (unsizing) coercion only.
+        // `__from_box_ptr` through an implicit coercion only, of a `*mut`,
+        // which is invariant: an unsizing, never a subtyping.
         unsafe { $crate::Gc::__from_box_ptr(raw) }
     }};
 }
@@ -548,12 +554,12 @@ impl<T: ?Sized + 'static> Gc<T> {
     /// collection finds a handle to it in another object's value, whichever
     /// comes first; until then, cycles through it wait.
     ///
-    /// `T: 'static`, unlike `Rc::get_mut`: a `Gc<T>` is covariant in `T`
-    /// (a `Gc<Vec<&'static str>>` is a `Gc<Vec<&'a str>>` too), and the
-    /// object can be found again with its real type (`gc::get_objects`,
-    /// [`GcAny::downcast`](crate::GcAny::downcast)); a reference with a
-    /// shorter lifetime written through a shortened handle would then be
-    /// read back as `'static`, after what it points to is gone.
+    /// `T: 'static`, unlike `Rc::get_mut`, as every object's type is: an
+    /// object can be found again with the type it was made with
+    /// (`gc::get_objects`, [`GcAny::downcast`](crate::GcAny::downcast)),
+    /// so nothing may be written through a handle whose type says less
+    /// about lifetimes (a `Gc<dyn Trait + 'a>`). For the same reason `Gc`
+    /// is invariant in `T`, where `Rc` is covariant.
     ///
     /// [`gc::is_tracked`]: crate::gc::is_tracked
     pub fn get_mut(this: &mut Self) -> Option<&mut T> {

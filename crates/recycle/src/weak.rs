@@ -25,8 +25,13 @@ pub struct Weak<T: ?Sized> {
     /// The handle owns a `T` (for the drop check).
     _owns: PhantomData<T>,
     /// Neither `Send` nor `Sync`: the counts are not atomic, and the heap
-    /// is the thread's own.
-    _thread_bound: PhantomData<*const Weak<T>>,
+    /// is the thread's own. And *invariant* in `T` (unlike `Rc`): an object
+    /// can be found again with the type it was made with
+    /// (`gc::get_objects`, [`GcAny::downcast`](crate::GcAny::downcast)),
+    /// so no handle may see it as a supertype and write through it (a
+    /// `for<'a> fn(&'a str)` seen as a `fn(&'static str)`, a
+    /// `Vec<&'static str>` as a `Vec<&'a str>`).
+    _thread_bound: PhantomData<*mut Weak<T>>,
 }
 
 impl<T> Weak<T> {
@@ -115,7 +120,7 @@ impl<T: ?Sized> Weak<T> {
     /// Consumes the handle without decrementing the count. Used by
     /// [`coerce_weak!`](crate::coerce_weak); not meant to be called directly.
     #[doc(hidden)]
-    pub fn __into_box_ptr(this: Self) -> *const GcBox<T> {
+    pub fn __into_box_ptr(this: Self) -> *mut GcBox<T> {
         core::mem::ManuallyDrop::new(this).ptr.as_ptr()
     }
 
@@ -126,10 +131,10 @@ impl<T: ?Sized> Weak<T> {
     /// - `ptr` was returned by `__into_box_ptr`, converted only by an
     ///   unsizing coercion, and is used for one handle only.
     #[doc(hidden)]
-    pub unsafe fn __from_box_ptr(ptr: *const GcBox<T>) -> Self {
+    pub unsafe fn __from_box_ptr(ptr: *mut GcBox<T>) -> Self {
         // SAFETY: per the contract, the non-null pointer of a `Weak` (to a
         // live box, or the address `usize::MAX` of `Weak::new`).
-        Weak::from_inner(unsafe { NonNull::new_unchecked(ptr.cast_mut()) })
+        Weak::from_inner(unsafe { NonNull::new_unchecked(ptr) })
     }
 }
 
@@ -151,7 +156,8 @@ macro_rules! coerce_weak {
     ($weak:expr) => {{
         let raw = $crate::Weak::__into_box_ptr($weak);
         // SAFETY: `raw` comes from `__into_box_ptr` and reaches
-        // `__from_box_ptr` through an implicit (unsizing) coercion only.
+        // `__from_box_ptr` through an implicit coercion only, of a `*mut`,
+        // which is invariant: an unsizing, never a subtyping.
         unsafe { $crate::Weak::__from_box_ptr(raw) }
     }};
 }
