@@ -228,3 +228,54 @@ fn json_is_valid_and_complete() {
     drop((a, b));
     gc::collect();
 }
+
+/// A snapshot runs every `trace` twice (strong edges, then weak ones). An
+/// untrusted `trace` that empties its own value, drops the last handle to
+/// another object and collects, between or during the two passes, changes
+/// nothing the snapshot relies on: every object stays held until the counts
+/// are read, and the weak pass skips what is gone.
+#[test]
+fn a_trace_that_changes_the_heap_between_the_snapshot_passes_is_harmless() {
+    use std::cell::{Cell, RefCell};
+
+    use recycle::{Tracer, Weak};
+
+    struct Shifty {
+        held: RefCell<Option<Gc<u32>>>,
+        back: RefCell<Weak<Shifty>>,
+        calls: Cell<u32>,
+    }
+    impl Trace for Shifty {
+        fn trace(&self, tracer: &mut Tracer) {
+            let calls = self.calls.get() + 1;
+            self.calls.set(calls);
+            if let Some(held) = &*self.held.borrow() {
+                held.trace(tracer);
+            }
+            self.back.borrow().trace(tracer);
+            if calls == 1 {
+                // After the strong pass reported it, the held object dies.
+                drop(self.held.borrow_mut().take());
+                *self.back.borrow_mut() = Weak::new();
+                gc::collect();
+            }
+        }
+    }
+    let shifty = Gc::new(Shifty {
+        held: RefCell::new(Some(Gc::new(7))),
+        back: RefCell::new(Weak::new()),
+        calls: Cell::new(0),
+    });
+    *shifty.back.borrow_mut() = Gc::downgrade(&shifty);
+    let snapshot = gc::snapshot();
+    assert!(shifty.calls.get() >= 2, "both passes ran");
+    let me = snapshot
+        .index_of(&recycle::GcAny::from(&shifty))
+        .expect("the object is in the snapshot");
+    // The strong pass saw the `u32`, held by the snapshot until it read the
+    // counts; the weak pass, after the trace cleared its weak handle, saw none.
+    assert_eq!(snapshot.referents_of(me).count(), 1);
+    assert!(snapshot.weak_edges.is_empty());
+    drop(snapshot);
+    assert!(shifty.held.borrow().is_none());
+}
