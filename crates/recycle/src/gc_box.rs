@@ -17,6 +17,9 @@ use crate::header::{self, GcHeader, GcLinks, LINKS_OFFSET, tracked_prefix};
 use crate::heap::Heap;
 use crate::trace::{Trace, Tracer};
 
+mod slice;
+pub(crate) use slice::{allocate_slice, allocate_str};
+
 /// The header and value of one object. `Gc<T>` and `Weak<T>` point here.
 ///
 /// Public only so that [`coerce_gc!`](crate::coerce_gc) can name it in an
@@ -103,6 +106,10 @@ pub(crate) struct VTable {
     /// `alloc_layout` for a type that cannot hold a `Gc`; for one that can,
     /// the layout of an object untracked at birth (see `Trace::FIXED_EDGES`).
     untracked_layout: Layout,
+    /// `Some(layout of an element)` for a `[T]` or `str` object, whose
+    /// layout follows from its length (see `slice`); the four fields above
+    /// are then unused.
+    slice_element: Option<Layout>,
 }
 
 /// Where an object's header is, and what surrounds it.
@@ -198,6 +205,7 @@ impl<T: Trace + 'static> VTableFor<T> {
         prefixed_layout: Self::PREFIXED_ALLOC,
         prefixed_header_offset: Self::PREFIXED_HEADER_OFFSET,
         untracked_layout: Self::UNTRACKED_ALLOC,
+        slice_element: None,
     };
 }
 
@@ -337,7 +345,12 @@ fn init_box<T: Trace + 'static>(
 #[inline(always)]
 unsafe fn layout_of(header: NonNull<GcHeader>) -> (Layout, usize) {
     // SAFETY: per the contract.
-    unsafe { header::vtable(header).layout(Placement::of(header.as_ref())) }
+    let (vtable, placement) = unsafe { (header::vtable(header), Placement::of(header.as_ref())) };
+    match vtable.slice_element {
+        None => vtable.layout(placement),
+        // SAFETY: a slice object (its vtable says so), live per the contract.
+        Some(element) => unsafe { slice::layout_of(header, element, placement) },
+    }
 }
 
 /// The address of the allocation that holds `header` (what the allocator and

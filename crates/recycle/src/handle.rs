@@ -231,7 +231,9 @@ impl<T: Trace + 'static> Gc<T> {
         core::mem::forget(weak);
         let gc = Gc::from_inner(ptr);
         if T::MAY_CONTAIN_GC {
-            gc.track();
+            // SAFETY: allocated as tracked (`allocate_uninit` of a type that
+            // may hold a `Gc`), the value just written, in no list yet.
+            unsafe { gc.track() };
         }
         gc
     }
@@ -345,9 +347,14 @@ fn holds_tracked_handle<T: Trace>(value: &T) -> bool {
 impl<T: ?Sized> Gc<T> {
     /// Links a new tracked object into generation 0, and runs an automatic
     /// collection if that allocation crossed the threshold.
+    ///
+    /// # Safety
+    ///
+    /// - The object has `GcLinks` (a tracked type), its value is
+    ///   initialized, and it is in no list yet.
     #[inline]
-    fn track(&self) {
-        // SAFETY: a tracked type with an initialized value, not yet in a list.
+    pub(crate) unsafe fn track(&self) {
+        // SAFETY: per the contract.
         let collect =
             with_heap(|heap| unsafe { hooks::track_new(heap, links_of(self.header_ptr())) });
         if collect {

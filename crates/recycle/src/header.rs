@@ -16,6 +16,10 @@
 //!                                                 +--------------------------------------+
 //! ```
 //!
+//! A `Gc<[T]>` or `Gc<str>` object has one more word before either layout
+//! (before `next`, or before its vtable word when prefixed): its length
+//! (see `gc_box::slice`).
+//!
 //! `GcHeader` (16 bytes: `word`, `strong`, `weak`) is what every object has.
 //! A tracked object also has `GcLinks` (`next`, `prev` and `gc_state`, 24
 //! bytes, like CPython's `PyGC_Head`) whose last word *is* the header's

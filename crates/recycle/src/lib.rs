@@ -119,9 +119,11 @@ mod collector;
 mod destroy;
 pub mod gc;
 mod gc_box;
+mod gc_slice;
 mod handle;
 mod header;
 mod heap;
+mod pinned;
 #[cfg(feature = "serde")]
 mod serde_impls;
 mod snapshot;

@@ -43,6 +43,7 @@ leaf_trace!(
     core::cmp::Ordering,
     core::ops::RangeFull,
     core::any::TypeId,
+    core::marker::PhantomPinned,
     core::alloc::Layout,
     core::num::NonZeroU8,
     core::num::NonZeroU16,
