@@ -1,7 +1,8 @@
 //! `WeakValueMap` beside a plain `HashMap<u32, rc::Weak<V>>`, in the same
 //! run: inserting 10,000 entries, and an entry's removal when its value
 //! dies (for the plain map: removing the key by hand and dropping the
-//! value).
+//! value), with the values dying in the order they were made and in a
+//! shuffled order.
 //!
 //! `cargo bench -p recycle --bench weak_maps`
 
@@ -88,5 +89,66 @@ fn death(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, insert, death);
+/// The indices `0..n` in a fixed shuffled order (xorshift, Fisher-Yates).
+fn shuffled(n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for i in (1..n).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        order.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+fn death_shuffled(c: &mut Criterion) {
+    let order = shuffled(ENTRIES as usize);
+    let mut group = c.benchmark_group("weak_map_death_shuffled_10k");
+    group.bench_function("HashMap<u32, rc::Weak> (removed by hand)", |b| {
+        b.iter_batched(
+            || {
+                let values: Vec<Option<Rc<u64>>> =
+                    (0..u64::from(ENTRIES)).map(|v| Some(Rc::new(v))).collect();
+                let map: HashMap<u32, Weak<u64>> = (0..ENTRIES)
+                    .zip(&values)
+                    .map(|(k, v)| (k, Rc::downgrade(v.as_ref().unwrap())))
+                    .collect();
+                (map, values)
+            },
+            |(mut map, mut values)| {
+                for &i in &order {
+                    map.remove(&(i as u32));
+                    values[i] = None;
+                }
+                (map, values)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("WeakValueMap (removed by its callback)", |b| {
+        b.iter_batched(
+            || {
+                let values: Vec<Option<Gc<u64>>> =
+                    (0..u64::from(ENTRIES)).map(|v| Some(Gc::new(v))).collect();
+                let map = WeakValueMap::new();
+                for (key, value) in (0..ENTRIES).zip(&values) {
+                    map.insert(key, value.as_ref().unwrap());
+                }
+                (map, values)
+            },
+            |(map, mut values)| {
+                for &i in &order {
+                    values[i] = None;
+                }
+                assert!(map.is_empty());
+                (map, values)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, insert, death, death_shuffled);
 criterion_main!(benches);

@@ -254,8 +254,7 @@ unsafe fn destroy_now_with<O: Ops>(header: NonNull<GcHeader>) -> Destroyed {
     // goes. `Weak::upgrade` already returns `None` (strong is 0).
     let mut panic = finalizer_panic;
     if h.has_weak_callbacks()
-        && let Some(payload) =
-            weakref::run_callbacks(weakref::take_callbacks(header).newest_first())
+        && let Some(payload) = weakref::run_entries(weakref::take_callbacks(header))
     {
         keep_first(&mut panic, payload);
     }

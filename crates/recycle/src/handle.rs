@@ -296,7 +296,7 @@ impl<T: Trace + 'static> Gc<T> {
         if this.header().has_weak_callbacks() {
             // Strong is 0: the callbacks cannot reach the value.
             let callbacks = crate::weakref::take_callbacks(header);
-            if let Some(payload) = crate::weakref::run_callbacks(callbacks.newest_first()) {
+            if let Some(payload) = crate::weakref::run_entries(callbacks) {
                 crate::unraisable::keep_first(&mut panic, payload);
             }
         }

@@ -1,8 +1,8 @@
 //! The weak collections: [`WeakValueMap`], [`WeakKeyMap`], [`WeakSet`]
 //! (Python's `WeakValueDictionary`, `WeakKeyDictionary`, `WeakSet`).
 //!
-//! Each keeps its table behind an `Rc<RefCell<..>>` that the `WeakRef`
-//! callbacks of its entries can reach: an entry goes away the moment its
+//! Each keeps its table behind an `Rc` that the registrations of its
+//! entries can reach (see `table`): an entry goes away the moment its
 //! referent dies (by counting or in a collection), not at the next access.
 //! Values taken out of a table are dropped only after the table's borrow
 //! ends, so `Drop` code that uses the same collection is fine. Iterators walk
@@ -10,14 +10,15 @@
 //! referent dies during the iteration is skipped, and no borrow is held
 //! between two calls to `next`.
 
-use core::cell::RefCell;
 use core::fmt;
-use core::hash::Hash;
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::rc::{Rc, Weak as RcWeak};
+use core::hash::{BuildHasherDefault, Hash};
+use std::hash::RandomState;
+use std::rc::Rc;
 
-use super::WeakRef;
+use hashbrown::hash_table::Entry as HashEntry;
+
+use super::AddressHasher;
+use super::table::{Slot, Table, Watched};
 use crate::handle::Gc;
 use crate::trace::{Trace, Tracer, Trust, trusted_if};
 
@@ -36,7 +37,23 @@ use crate::trace::{Trace, Tracer, Trust, trusted_if};
 /// assert!(cache.is_empty());
 /// ```
 pub struct WeakValueMap<K, V: ?Sized> {
-    table: Rc<Table<K, WeakRef<V>>>,
+    table: Rc<Table<ValueSlot<K, V>, RandomState>>,
+}
+
+/// An entry of a [`WeakValueMap`].
+struct ValueSlot<K, V: ?Sized> {
+    key: K,
+    value: Watched<V>,
+}
+
+impl<K, V: ?Sized> Slot for ValueSlot<K, V> {
+    type Referent = V;
+    fn watched(&self) -> &Watched<V> {
+        &self.value
+    }
+    fn watched_mut(&mut self) -> &mut Watched<V> {
+        &mut self.value
+    }
 }
 
 impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
@@ -48,17 +65,34 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     }
 
     /// Maps `key` to `value` (held weakly); returns the previous value if it
-    /// was alive.
+    /// was alive. As with `HashMap`, an equal key already in the map stays.
     pub fn insert(&self, key: K, value: &Gc<V>) -> Option<Gc<V>> {
-        self.settle();
-        let table = Rc::downgrade(&self.table);
-        let dying = Gc::downgrade(value);
-        let k = key.clone();
-        let weak = Gc::downgrade_with_callback(value, move || {
-            remove_if(&table, k, |r: &WeakRef<V>| r.weak().ptr_eq(&dying));
-        });
-        let old = self.table.borrow_mut().insert(key, weak);
-        old.and_then(|r| r.upgrade())
+        self.table.settle();
+        let hash = self.table.hash(&key);
+        let Some(watched) = Table::watch(&self.table, value, hash) else {
+            // Found to be garbage already (this runs in a `Drop` of its
+            // cycle): as if it died the moment it was inserted.
+            return self.remove(&key);
+        };
+        let table = &*self.table;
+        let old = match table.entries.borrow_mut().entry(
+            hash,
+            |slot| slot.key == key,
+            |slot| table.hash(&slot.key),
+        ) {
+            HashEntry::Occupied(mut entry) => {
+                Some(core::mem::replace(&mut entry.get_mut().value, watched))
+            }
+            HashEntry::Vacant(entry) => {
+                entry.insert(ValueSlot {
+                    key,
+                    value: watched,
+                });
+                None
+            }
+        };
+        // The old value's registration is cancelled after the borrow ends.
+        old.and_then(|old| old.upgrade())
     }
 
     /// The value for `key`, if it is alive.
@@ -66,8 +100,13 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     where
         K: core::borrow::Borrow<Q>,
     {
-        self.settle();
-        self.table.borrow().get(key).and_then(WeakRef::upgrade)
+        self.table.settle();
+        let hash = self.table.hash(key);
+        self.table
+            .entries
+            .borrow()
+            .find(hash, |slot| slot.key.borrow() == key)
+            .and_then(|slot| slot.value.upgrade())
     }
 
     /// Is there a live value for `key`?
@@ -75,7 +114,6 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     where
         K: core::borrow::Borrow<Q>,
     {
-        self.settle();
         self.get(key).is_some()
     }
 
@@ -84,27 +122,42 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     where
         K: core::borrow::Borrow<Q>,
     {
-        self.settle();
-        let old = self.table.borrow_mut().remove(key);
-        old.and_then(|r| r.upgrade())
+        self.table.settle();
+        let hash = self.table.hash(key);
+        let removed = match self
+            .table
+            .entries
+            .borrow_mut()
+            .find_entry(hash, |slot| slot.key.borrow() == key)
+        {
+            Ok(entry) => Some(entry.remove().0),
+            Err(_) => None,
+        };
+        // The key and the registration are dropped after the borrow ends.
+        removed.and_then(|slot| slot.value.upgrade())
     }
 
     /// The number of entries (all of them have live values).
     pub fn len(&self) -> usize {
-        self.settle();
-        self.table.borrow().len()
+        self.table.settle();
+        self.table.entries.borrow().len()
     }
 
     /// Is the map empty?
     pub fn is_empty(&self) -> bool {
-        self.settle();
         self.len() == 0
     }
 
     /// The live entries.
     pub fn iter(&self) -> impl Iterator<Item = (K, Gc<V>)> + '_ {
-        self.settle();
-        let keys: Vec<K> = self.table.borrow().keys().cloned().collect();
+        self.table.settle();
+        let keys: Vec<K> = self
+            .table
+            .entries
+            .borrow()
+            .iter()
+            .map(|slot| slot.key.clone())
+            .collect();
         keys.into_iter()
             .filter_map(|k| self.get(&k).map(|v| (k, v)))
     }
@@ -112,7 +165,6 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
     /// Keeps only the entries for which `keep` returns `true`. `keep` may use
     /// the map.
     pub fn retain(&self, mut keep: impl FnMut(&K, &Gc<V>) -> bool) {
-        self.settle();
         let doomed: Vec<K> = self
             .iter()
             .filter(|(k, v)| !keep(k, v))
@@ -125,15 +177,9 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
 
     /// Removes every entry.
     pub fn clear(&self) {
-        self.settle();
-        let old = core::mem::take(&mut *self.table.borrow_mut());
+        self.table.settle();
+        let old = core::mem::take(&mut *self.table.entries.borrow_mut());
         drop(old);
-    }
-
-    /// Removes the entries whose removal came due while the table was
-    /// borrowed (see `Table`).
-    fn settle(&self) {
-        self.table.settle(|r: &WeakRef<V>| r.upgrade().is_none());
     }
 }
 
@@ -145,79 +191,10 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> Default for WeakValueM
 
 impl<K: fmt::Debug, V: ?Sized> fmt::Debug for WeakValueMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.table.borrow().keys()).finish()
+        f.debug_set()
+            .entries(self.table.entries.borrow().iter().map(|slot| &slot.key))
+            .finish()
     }
-}
-
-/// A weak collection's entries, behind the `Rc` that their callbacks reach
-/// (through an `rc::Weak`), with the removals that came due while the
-/// entries were borrowed.
-///
-/// User code can run while a method holds the entries borrowed: a key's
-/// `Hash`, `Eq` or `Drop`, a value's `Clone`, the closure of
-/// [`WeakKeyMap::with`]. If it lets another referent of the same
-/// collection die, that entry's callback finds the entries borrowed: it
-/// leaves the key in `late`, and the next method call removes the entry
-/// (if its referent is still dead) before it does anything else.
-struct Table<K, E> {
-    entries: RefCell<HashMap<K, E>>,
-    late: RefCell<Vec<K>>,
-}
-
-impl<K, E> Default for Table<K, E> {
-    fn default() -> Self {
-        Table {
-            entries: RefCell::new(HashMap::new()),
-            late: RefCell::new(Vec::new()),
-        }
-    }
-}
-
-impl<K, E> core::ops::Deref for Table<K, E> {
-    type Target = RefCell<HashMap<K, E>>;
-    fn deref(&self) -> &Self::Target {
-        &self.entries
-    }
-}
-
-impl<K: Eq + Hash, E> Table<K, E> {
-    /// Removes the entries whose removal came due while they were borrowed,
-    /// if `dead` still says so. Each removed entry is dropped after the
-    /// borrow ends.
-    fn settle(&self, dead: impl Fn(&E) -> bool) {
-        if self.late.borrow().is_empty() {
-            return;
-        }
-        let late = core::mem::take(&mut *self.late.borrow_mut());
-        for key in late {
-            let removed = match self.entries.borrow_mut().entry(key) {
-                Entry::Occupied(entry) if dead(entry.get()) => Some(entry.remove()),
-                _ => None,
-            };
-            drop(removed);
-        }
-    }
-}
-
-/// Removes `key` from the table behind `table` if its entry satisfies `is_it`
-/// (the entry may have been replaced since the callback was made). Drops
-/// the removed entry after the borrow ends.
-fn remove_if<K: Eq + Hash, E>(table: &RcWeak<Table<K, E>>, key: K, is_it: impl FnOnce(&E) -> bool) {
-    let Some(table) = table.upgrade() else { return };
-    let removed = {
-        let Ok(mut t) = table.try_borrow_mut() else {
-            // User code that runs under a method's borrow let the referent
-            // die: the next method call removes the entry.
-            table.late.borrow_mut().push(key);
-            return;
-        };
-        // One lookup: the entry API, with the key the callback owns.
-        match t.entry(key) {
-            Entry::Occupied(entry) if is_it(entry.get()) => Some(entry.remove()),
-            _ => None,
-        }
-    };
-    drop(removed);
 }
 
 /// The identity of an object, as a key.
@@ -240,7 +217,24 @@ fn identity<T: ?Sized>(gc: &Gc<T>) -> usize {
 /// assert!(notes.is_empty());
 /// ```
 pub struct WeakKeyMap<K: ?Sized, V> {
-    table: Rc<Table<usize, (WeakRef<K>, V)>>,
+    table: Rc<Table<KeySlot<K, V>, BuildHasherDefault<AddressHasher>>>,
+}
+
+/// An entry of a [`WeakKeyMap`]: the key's identity, the key, the value.
+struct KeySlot<K: ?Sized, V> {
+    id: usize,
+    key: Watched<K>,
+    value: V,
+}
+
+impl<K: ?Sized, V> Slot for KeySlot<K, V> {
+    type Referent = K;
+    fn watched(&self) -> &Watched<K> {
+        &self.key
+    }
+    fn watched_mut(&mut self) -> &mut Watched<K> {
+        &mut self.key
+    }
 }
 
 impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
@@ -253,17 +247,37 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
 
     /// Maps `key` (held weakly) to `value`; returns the previous value.
     pub fn insert(&self, key: &Gc<K>, value: V) -> Option<V> {
-        self.settle();
+        self.table.settle();
         let id = identity(key);
-        let table = Rc::downgrade(&self.table);
-        let dying = Gc::downgrade(key);
-        let weak = Gc::downgrade_with_callback(key, move || {
-            remove_if(&table, id, |(r, _): &(WeakRef<K>, V)| {
-                r.weak().ptr_eq(&dying)
-            });
-        });
-        let old = self.table.borrow_mut().insert(id, (weak, value));
-        old.map(|(_, v)| v)
+        let hash = self.table.hash(&id);
+        let Some(watched) = Table::watch(&self.table, key, hash) else {
+            // Found to be garbage already (this runs in a `Drop` of its
+            // cycle): as if it died the moment it was inserted.
+            let old = self.remove(key);
+            drop(value);
+            return old;
+        };
+        let slot = KeySlot {
+            id,
+            key: watched,
+            value,
+        };
+        let table = &*self.table;
+        // An entry with this identity is for this very object: its `Weak`
+        // keeps the address from being reused.
+        let old = match table.entries.borrow_mut().entry(
+            hash,
+            |other| other.id == id,
+            |other| table.hash(&other.id),
+        ) {
+            HashEntry::Occupied(mut entry) => Some(core::mem::replace(entry.get_mut(), slot)),
+            HashEntry::Vacant(entry) => {
+                entry.insert(slot);
+                None
+            }
+        };
+        // The old registration is cancelled after the borrow ends.
+        old.map(|old| old.value)
     }
 
     /// A clone of the value for `key`.
@@ -271,47 +285,73 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
     where
         V: Clone,
     {
-        self.settle();
         self.with(key, V::clone)
     }
 
     /// Calls `f` with the value for `key`. `f` must not change the map.
     pub fn with<R>(&self, key: &Gc<K>, f: impl FnOnce(&V) -> R) -> Option<R> {
-        self.settle();
-        self.table.borrow().get(&identity(key)).map(|(_, v)| f(v))
+        self.table.settle();
+        let id = identity(key);
+        let hash = self.table.hash(&id);
+        self.table
+            .entries
+            .borrow()
+            .find(hash, |slot| slot.id == id)
+            .map(|slot| f(&slot.value))
     }
 
     /// Is `key` in the map?
     pub fn contains_key(&self, key: &Gc<K>) -> bool {
-        self.settle();
-        self.table.borrow().contains_key(&identity(key))
+        self.with(key, |_| ()).is_some()
     }
 
     /// Removes `key`'s entry and returns its value.
     pub fn remove(&self, key: &Gc<K>) -> Option<V> {
-        self.settle();
-        let old = self.table.borrow_mut().remove(&identity(key));
-        old.map(|(_, v)| v)
+        self.table.settle();
+        let id = identity(key);
+        let hash = self.table.hash(&id);
+        let removed = match self
+            .table
+            .entries
+            .borrow_mut()
+            .find_entry(hash, |slot| slot.id == id)
+        {
+            Ok(entry) => Some(entry.remove().0),
+            Err(_) => None,
+        };
+        // The registration is cancelled after the borrow ends.
+        removed.map(|slot| slot.value)
     }
 
     /// The number of entries (all of them have live keys).
     pub fn len(&self) -> usize {
-        self.settle();
-        self.table.borrow().len()
+        self.table.settle();
+        self.table.entries.borrow().len()
     }
 
     /// Is the map empty?
     pub fn is_empty(&self) -> bool {
-        self.settle();
         self.len() == 0
     }
 
     /// The live keys.
     pub fn keys(&self) -> impl Iterator<Item = Gc<K>> + '_ {
-        self.settle();
-        let ids: Vec<usize> = self.table.borrow().keys().copied().collect();
-        ids.into_iter()
-            .filter_map(|id| self.table.borrow().get(&id).and_then(|(r, _)| r.upgrade()))
+        self.table.settle();
+        let ids: Vec<usize> = self
+            .table
+            .entries
+            .borrow()
+            .iter()
+            .map(|slot| slot.id)
+            .collect();
+        ids.into_iter().filter_map(|id| {
+            let hash = self.table.hash(&id);
+            self.table
+                .entries
+                .borrow()
+                .find(hash, |slot| slot.id == id)
+                .and_then(|slot| slot.key.upgrade())
+        })
     }
 
     /// The live entries, with clones of the values.
@@ -319,14 +359,12 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
     where
         V: Clone,
     {
-        self.settle();
         self.keys().filter_map(|k| self.get(&k).map(|v| (k, v)))
     }
 
     /// Keeps only the entries for which `keep` returns `true`. `keep` may use
     /// the map.
     pub fn retain(&self, mut keep: impl FnMut(&Gc<K>) -> bool) {
-        self.settle();
         let doomed: Vec<Gc<K>> = self.keys().filter(|k| !keep(k)).collect();
         for k in doomed {
             self.remove(&k);
@@ -335,16 +373,9 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
 
     /// Removes every entry.
     pub fn clear(&self) {
-        self.settle();
-        let old = core::mem::take(&mut *self.table.borrow_mut());
+        self.table.settle();
+        let old = core::mem::take(&mut *self.table.entries.borrow_mut());
         drop(old);
-    }
-
-    /// Removes the entries whose removal came due while the table was
-    /// borrowed (see `Table`).
-    fn settle(&self) {
-        self.table
-            .settle(|(r, _): &(WeakRef<K>, V)| r.upgrade().is_none());
     }
 }
 
@@ -356,7 +387,11 @@ impl<K: ?Sized + 'static, V: 'static> Default for WeakKeyMap<K, V> {
 
 impl<K: ?Sized, V> fmt::Debug for WeakKeyMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WeakKeyMap({} entries)", self.table.borrow().len())
+        write!(
+            f,
+            "WeakKeyMap({} entries)",
+            self.table.entries.borrow().len()
+        )
     }
 }
 
@@ -438,14 +473,17 @@ impl<T: ?Sized + 'static> Default for WeakSet<T> {
 
 impl<T: ?Sized> fmt::Debug for WeakSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WeakSet({} objects)", self.map.table.borrow().len())
+        write!(
+            f,
+            "WeakSet({} objects)",
+            self.map.table.entries.borrow().len()
+        )
     }
 }
 
-// The collections own their tables alone (the callbacks of their entries
+// The collections own their tables alone (their entries' registrations
 // hold only `rc::Weak`s to them), so what a table holds strongly is owned
-// by the collection and is reported by it: a `WeakValueMap`'s keys (which
-// the callback of each entry holds too, until its value dies), and a
+// by the collection and is reported by it: a `WeakValueMap`'s keys, and a
 // `WeakKeyMap`'s values. A table borrowed while the collector runs (only
 // possible from inside one of the collection's own methods) keeps its
 // owner alive for that collection.
@@ -456,8 +494,8 @@ impl<K: Trace, V: ?Sized> Trace for WeakValueMap<K, V> {
     // trusted only if the keys' type is.
     const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(K::TRUSTED.is_some()) };
     fn trace(&self, tracer: &mut Tracer) {
-        match self.table.try_borrow() {
-            Ok(table) => table.keys().for_each(|key| key.trace(tracer)),
+        match self.table.entries.try_borrow() {
+            Ok(entries) => entries.iter().for_each(|slot| slot.key.trace(tracer)),
             Err(_) => tracer.keep_alive(),
         }
     }
@@ -469,8 +507,8 @@ impl<K: ?Sized, V: Trace> Trace for WeakKeyMap<K, V> {
     // trusted only if the values' type is.
     const TRUSTED: Option<Trust<Self>> = unsafe { trusted_if(V::TRUSTED.is_some()) };
     fn trace(&self, tracer: &mut Tracer) {
-        match self.table.try_borrow() {
-            Ok(table) => table.values().for_each(|(_, value)| value.trace(tracer)),
+        match self.table.entries.try_borrow() {
+            Ok(entries) => entries.iter().for_each(|slot| slot.value.trace(tracer)),
             Err(_) => tracer.keep_alive(),
         }
     }

@@ -11,6 +11,7 @@ use core::hash::{BuildHasherDefault, Hasher};
 use core::ptr::NonNull;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Weak as RcWeak;
 
 use crate::collector::PanicPayload;
 use crate::handle::Gc;
@@ -20,6 +21,7 @@ use crate::weak::Weak;
 
 mod finalizer;
 mod maps;
+mod table;
 
 pub use finalizer::{Finalizer, finalize};
 pub use maps::{WeakKeyMap, WeakSet, WeakValueMap};
@@ -63,31 +65,7 @@ pub struct WeakRef<T: ?Sized> {
 
 impl<T: ?Sized> WeakRef<T> {
     pub(crate) fn new(weak: Weak<T>, callback: Box<dyn FnOnce()>) -> WeakRef<T> {
-        let referent = weak
-            .header_ptr()
-            .expect("a Weak made from a Gc has a referent");
-        // SAFETY: the weak handle keeps the allocation alive.
-        let header = unsafe { referent.as_ref() };
-        if header.is_dead() {
-            // The collector has found the referent to be garbage (this runs
-            // in a `Drop` of its cycle): it is dead already, and a callback
-            // registered now would never be called. Key 0 is no entry's.
-            return WeakRef { weak, key: 0 };
-        }
-        // After the thread's registry is gone (thread exit), likewise.
-        let Ok(key) = REGISTRY.try_with(|r| {
-            let mut r = r.borrow_mut();
-            r.next_key += 1;
-            let key = r.next_key;
-            r.by_referent
-                .entry(referent)
-                .or_default()
-                .push((key, callback));
-            key
-        }) else {
-            return WeakRef { weak, key: 0 };
-        };
-        header.set_has_weak_callbacks();
+        let key = register(&weak, Callback::Closure(callback));
         WeakRef { weak, key }
     }
 
@@ -136,7 +114,7 @@ impl<T: ?Sized> Drop for WeakRef<T> {
 /// Takes the callback of the `WeakRef` `key` to `referent` out of the
 /// registry, if it is still there (not run, not cancelled). `referent` is
 /// only a key: it may be freed already.
-pub(crate) fn cancel(referent: NonNull<GcHeader>, key: u64) -> Option<Box<dyn FnOnce()>> {
+pub(crate) fn cancel(referent: NonNull<GcHeader>, key: u64) -> Option<Callback> {
     REGISTRY
         .try_with(|r| {
             let mut r = r.borrow_mut();
@@ -176,8 +154,69 @@ impl<T: ?Sized> Trace for WeakRef<T> {
     }
 }
 
-/// A registered callback and the key of the `WeakRef` it belongs to.
-pub(crate) type Entry = (u64, Box<dyn FnOnce()>);
+/// Registers `callback` to run when the referent of `weak` dies; returns
+/// its key (for [`cancel`]), or 0, which is no registration's, if it can
+/// never run: the collector has found the referent to be garbage (this
+/// runs in a `Drop` of its cycle), or the thread's registry is gone
+/// (thread exit). The callback is then dropped here.
+pub(crate) fn register<T: ?Sized>(weak: &Weak<T>, callback: Callback) -> u64 {
+    let referent = weak
+        .header_ptr()
+        .expect("a Weak made from a Gc has a referent");
+    // SAFETY: the weak handle keeps the allocation alive.
+    let header = unsafe { referent.as_ref() };
+    if header.is_dead() {
+        crate::unraisable::drop_or_report(callback, "the drop of a weak callback that never ran");
+        return 0;
+    }
+    let mut callback = Some(callback);
+    let registered = REGISTRY.try_with(|r| {
+        let mut r = r.borrow_mut();
+        r.next_key += 1;
+        let key = r.next_key;
+        let callback = callback.take().expect("taken once");
+        r.by_referent
+            .entry(referent)
+            .or_default()
+            .push((key, callback));
+        key
+    });
+    let Ok(key) = registered else {
+        // Dropped where a panic of its `Drop` cannot escape a thread-local
+        // destructor.
+        crate::unraisable::drop_and_report(callback, "the drop of a weak callback at thread exit");
+        return 0;
+    };
+    header.set_has_weak_callbacks();
+    key
+}
+
+/// What runs when a referent dies.
+pub(crate) enum Callback {
+    /// A [`WeakRef`]'s closure.
+    Closure(Box<dyn FnOnce()>),
+    /// An entry of a weak collection, in the table behind this `rc::Weak`,
+    /// under this hash: the entry leaves the table. No closure, no
+    /// allocation: a weak collection's entries are many, and short-lived.
+    Entry(RcWeak<dyn table::Expunge>, u64),
+}
+
+impl Callback {
+    /// Runs the callback registered under `key`.
+    fn call(self, key: u64) {
+        match self {
+            Callback::Closure(closure) => closure(),
+            Callback::Entry(table, hash) => {
+                if let Some(table) = table.upgrade() {
+                    table.expunge(hash, key);
+                }
+            }
+        }
+    }
+}
+
+/// A registered callback and its key.
+pub(crate) type Entry = (u64, Callback);
 
 /// The callbacks registered on one referent, oldest first. Most referents
 /// have one (an entry of a weak collection, say): it is kept inline.
@@ -210,7 +249,7 @@ impl Entries {
     }
 
     /// Takes out the callback of the `WeakRef` `key`, if it is here.
-    fn remove(&mut self, key: u64) -> Option<Box<dyn FnOnce()>> {
+    fn remove(&mut self, key: u64) -> Option<Callback> {
         match self {
             Entries::One((k, _)) if *k == key => match core::mem::take(self) {
                 Entries::One((_, callback)) => Some(callback),
@@ -274,15 +313,48 @@ impl Hasher for AddressHasher {
     }
 }
 
+/// Hashes the registry's referents, object addresses, so that objects
+/// near each other in memory (made one after another, often dying one
+/// after another) are filed near each other: the address itself picks
+/// the bucket, and a mixed copy of it fills the top seven bits, the tag
+/// the table compares first.
+#[derive(Default)]
+pub(crate) struct ReferentHasher(u64);
+
+impl Hasher for ReferentHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64)
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        const TAG_BITS: u32 = 7;
+        let tag = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - TAG_BITS);
+        (self.0 >> 4) & (u64::MAX >> TAG_BITS) | tag << (64 - TAG_BITS)
+    }
+}
+
 struct Registry {
     next_key: u64,
     /// Callbacks by referent, oldest first.
-    by_referent: HashMap<NonNull<GcHeader>, Entries, BuildHasherDefault<AddressHasher>>,
+    by_referent: HashMap<NonNull<GcHeader>, Entries, BuildHasherDefault<ReferentHasher>>,
     /// While the collector deletes a garbage set (`deferring`): the
     /// callbacks of objects that died, by key, in the order they are due.
     /// Their `WeakRef`s can still cancel them (a `WeakRef` that was part of
     /// the garbage is dropped by the deletion, and its callback never runs).
-    pending: HashMap<u64, Box<dyn FnOnce()>, BuildHasherDefault<AddressHasher>>,
+    pending: HashMap<u64, Callback, BuildHasherDefault<AddressHasher>>,
     pending_order: Vec<u64>,
     deferring: bool,
 }
@@ -371,12 +443,26 @@ pub(crate) fn take_pending() -> Vec<Entry> {
         .unwrap_or_default()
 }
 
+/// Runs a dead referent's callbacks, newest first (see [`run_callbacks`]).
+/// One callback, the usual case (an entry of a weak collection), skips
+/// the iterator.
+#[inline]
+pub(crate) fn run_entries(entries: Entries) -> Option<PanicPayload> {
+    match entries {
+        Entries::Empty => None,
+        Entries::One((key, callback)) => {
+            catch_unwind(AssertUnwindSafe(|| callback.call(key))).err()
+        }
+        many => run_callbacks(many.newest_first()),
+    }
+}
+
 /// Runs callbacks in order (a referent's newest first), catching panics;
 /// returns the first panic.
 pub(crate) fn run_callbacks(callbacks: impl IntoIterator<Item = Entry>) -> Option<PanicPayload> {
     let mut first_panic = None;
-    for (_, callback) in callbacks {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
+    for (key, callback) in callbacks {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.call(key))) {
             crate::unraisable::keep_first(&mut first_panic, payload);
         }
     }

@@ -257,3 +257,75 @@ fn a_key_that_dies_inside_with_leaves_no_entry() {
     assert_eq!(map.len(), 1);
     assert_eq!(map.keys().count(), 1);
 }
+
+#[test]
+fn entries_leave_in_any_order_and_two_keys_may_share_a_value() {
+    let map = WeakValueMap::new();
+    let n = crate::common::size(2_000, 60);
+    let mut values: Vec<Option<Gc<u64>>> = (0..n as u64).map(|v| Some(Gc::new(v))).collect();
+    for (k, v) in values.iter().enumerate() {
+        map.insert(k, v.as_ref().unwrap());
+    }
+    let shared = Gc::new(7u64);
+    map.insert(n, &shared);
+    map.insert(n + 1, &shared);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut alive = n;
+    while alive > 0 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let i = (seed % n as u64) as usize;
+        if values[i].take().is_some() {
+            alive -= 1;
+            assert_eq!(map.len(), alive + 2);
+            assert!(map.get(&i).is_none());
+        }
+    }
+    assert_eq!(map.len(), 2);
+    drop(shared);
+    assert!(
+        map.is_empty(),
+        "both entries of the shared value left with it"
+    );
+}
+
+/// A key whose `Hash` changes from call to call (a bug in user code).
+#[derive(Clone, PartialEq, Eq)]
+struct FickleKey(u32, Rc<Cell<u64>>);
+
+impl std::hash::Hash for FickleKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.1.set(self.1.get() + 1);
+        (self.0, self.1.get()).hash(state)
+    }
+}
+
+#[test]
+fn an_entry_with_a_fickle_key_hash_still_leaves_with_its_value() {
+    let calls = Rc::new(Cell::new(0));
+    let map = WeakValueMap::new();
+    let value = Gc::new(1u8);
+    map.insert(FickleKey(1, calls.clone()), &value);
+    assert!(
+        map.get(&FickleKey(1, calls.clone())).is_none(),
+        "its lookups miss"
+    );
+    assert_eq!(map.len(), 1);
+    drop(value);
+    assert!(
+        map.is_empty(),
+        "its removal on death does not hash the key again: it goes anyway"
+    );
+}
+
+#[test]
+fn a_reinserted_key_object_keeps_one_entry_and_the_new_value() {
+    let map = WeakKeyMap::new();
+    let key = Gc::new(String::from("key"));
+    assert_eq!(map.insert(&key, 1), None);
+    assert_eq!(map.insert(&key, 2), Some(1));
+    assert_eq!((map.len(), map.get(&key)), (1, Some(2)));
+    drop(key);
+    assert!(map.is_empty());
+}
