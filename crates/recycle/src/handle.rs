@@ -37,6 +37,22 @@ use crate::weak::Weak;
 /// dropped value. Dereferencing such a handle panics with a clear message
 /// (it never reads dropped memory); use [`Gc::try_deref`] to test first.
 ///
+/// # Slices, strings, trait objects, pinning
+///
+/// As with `Rc`: `Gc<[T]>` and `Gc<str>` come from a `Vec`, a slice, an
+/// array, a `Box`, an iterator, a `&str` or a `String` (`From`,
+/// `FromIterator`), and the collector traces a slice's elements as it
+/// would a `Vec`'s; `Gc<dyn Trait>` comes from [`coerce_gc!`](crate::coerce_gc)
+/// (stable Rust has no `CoerceUnsized` for it); [`Gc::pin`] pins a value.
+///
+/// ```
+/// use recycle::Gc;
+///
+/// let name: Gc<str> = Gc::from("Ann");
+/// let scores: Gc<[u32]> = (1..=3).collect();
+/// assert_eq!((&*name, &scores[..]), ("Ann", &[1, 2, 3][..]));
+/// ```
+///
 /// [`gc::collect`]: crate::gc::collect
 pub struct Gc<T: ?Sized> {
     ptr: BoxPtr<T>,

@@ -277,3 +277,66 @@ fn snapshots_show_tracked_slices_under_their_type_name() {
     );
     drop(tracked);
 }
+
+/// Clones that count, and panic on the third.
+#[derive(Trace)]
+struct ThirdClonePanics(
+    #[trace(skip)] std::rc::Rc<std::cell::Cell<u32>>,
+    Option<Gc<u8>>,
+);
+
+impl Clone for ThirdClonePanics {
+    fn clone(&self) -> Self {
+        let n = self.0.get() + 1;
+        self.0.set(n);
+        // User code while a slice object is being made: the heap must
+        // show nothing half built.
+        gc::collect();
+        assert!(
+            gc::get_objects(None)
+                .unwrap()
+                .iter()
+                .all(|o| !o.type_name().starts_with('['))
+        );
+        if n == 3 {
+            panic!("the third clone panics");
+        }
+        ThirdClonePanics(self.0.clone(), self.1.clone())
+    }
+}
+
+#[test]
+fn user_code_while_a_slice_is_made_sees_nothing_half_built_and_a_panic_leaks_nothing() {
+    let clones = std::rc::Rc::new(std::cell::Cell::new(0));
+    let leaf = Gc::new(5u8);
+    let source: Vec<_> = (0..4)
+        .map(|_| ThirdClonePanics(clones.clone(), Some(leaf.clone())))
+        .collect();
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Gc::<[ThirdClonePanics]>::from(&source[..])
+    }));
+    assert!(made.is_err());
+    assert_eq!(
+        Gc::strong_count(&leaf),
+        5,
+        "the two finished clones were dropped"
+    );
+
+    // An iterator that collects and looks at the heap between elements.
+    let squares: Gc<[Gc<u64>]> = (0..4u64)
+        .map(|n| {
+            gc::collect();
+            assert!(
+                gc::get_objects(None)
+                    .unwrap()
+                    .iter()
+                    .all(|o| !o.type_name().starts_with('['))
+            );
+            Gc::new(n * n)
+        })
+        .collect();
+    assert_eq!(
+        squares.iter().map(|n| **n).collect::<Vec<_>>(),
+        [0, 1, 4, 9]
+    );
+}
