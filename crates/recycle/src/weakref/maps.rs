@@ -18,7 +18,7 @@ use std::rc::Rc;
 use hashbrown::hash_table::Entry as HashEntry;
 
 use super::AddressHasher;
-use super::table::{Slot, Table, Watched};
+use super::table::{FiledHash, Slot, Table, Watched};
 use crate::handle::Gc;
 use crate::trace::{Trace, Tracer, Trust, trusted_if};
 
@@ -43,6 +43,8 @@ pub struct WeakValueMap<K, V: ?Sized> {
 /// An entry of a [`WeakValueMap`].
 struct ValueSlot<K, V: ?Sized> {
     key: K,
+    /// The key's hash when it was filed (see `Table`).
+    hash: FiledHash,
     value: Watched<V>,
 }
 
@@ -76,9 +78,9 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
         };
         let table = &*self.table;
         let old = match table.entries.borrow_mut().entry(
-            hash,
+            hash.spread(),
             |slot| slot.key == key,
-            |slot| table.hash(&slot.key),
+            |slot| slot.hash.spread(),
         ) {
             HashEntry::Occupied(mut entry) => {
                 Some(core::mem::replace(&mut entry.get_mut().value, watched))
@@ -86,6 +88,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
             HashEntry::Vacant(entry) => {
                 entry.insert(ValueSlot {
                     key,
+                    hash,
                     value: watched,
                 });
                 None
@@ -105,7 +108,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
         self.table
             .entries
             .borrow()
-            .find(hash, |slot| slot.key.borrow() == key)
+            .find(hash.spread(), |slot| slot.key.borrow() == key)
             .and_then(|slot| slot.value.upgrade())
     }
 
@@ -128,7 +131,7 @@ impl<K: Eq + Hash + Clone + 'static, V: ?Sized + 'static> WeakValueMap<K, V> {
             .table
             .entries
             .borrow_mut()
-            .find_entry(hash, |slot| slot.key.borrow() == key)
+            .find_entry(hash.spread(), |slot| slot.key.borrow() == key)
         {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => None,
@@ -223,6 +226,8 @@ pub struct WeakKeyMap<K: ?Sized, V> {
 /// An entry of a [`WeakKeyMap`]: the key's identity, the key, the value.
 struct KeySlot<K: ?Sized, V> {
     id: usize,
+    /// The identity's hash (see `Table`).
+    hash: FiledHash,
     key: Watched<K>,
     value: V,
 }
@@ -259,6 +264,7 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
         };
         let slot = KeySlot {
             id,
+            hash,
             key: watched,
             value,
         };
@@ -266,9 +272,9 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
         // An entry with this identity is for this very object: its `Weak`
         // keeps the address from being reused.
         let old = match table.entries.borrow_mut().entry(
-            hash,
+            hash.spread(),
             |other| other.id == id,
-            |other| table.hash(&other.id),
+            |other| other.hash.spread(),
         ) {
             HashEntry::Occupied(mut entry) => Some(core::mem::replace(entry.get_mut(), slot)),
             HashEntry::Vacant(entry) => {
@@ -296,7 +302,7 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
         self.table
             .entries
             .borrow()
-            .find(hash, |slot| slot.id == id)
+            .find(hash.spread(), |slot| slot.id == id)
             .map(|slot| f(&slot.value))
     }
 
@@ -314,7 +320,7 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
             .table
             .entries
             .borrow_mut()
-            .find_entry(hash, |slot| slot.id == id)
+            .find_entry(hash.spread(), |slot| slot.id == id)
         {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => None,
@@ -349,7 +355,7 @@ impl<K: ?Sized + 'static, V: 'static> WeakKeyMap<K, V> {
             self.table
                 .entries
                 .borrow()
-                .find(hash, |slot| slot.id == id)
+                .find(hash.spread(), |slot| slot.id == id)
                 .and_then(|slot| slot.key.upgrade())
         })
     }

@@ -365,6 +365,12 @@ impl Drop for Registry {
     fn drop(&mut self) {
         for (_, entries) in self.by_referent.drain() {
             for entry in entries.newest_first() {
+                if let (_, Callback::Entry(table, _)) = &entry
+                    && let Some(table) = table.upgrade()
+                {
+                    // No death will be reported from now on.
+                    table.orphan();
+                }
                 crate::unraisable::drop_and_report(
                     entry,
                     "the drop of a weak callback at thread exit",
@@ -395,21 +401,66 @@ thread_local! {
 /// garbage set, they wait instead (see [`defer_during_deletion`]) and this
 /// returns nothing.
 pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Entries {
-    REGISTRY
+    let mut entries_of_collections = Vec::new();
+    let entries = REGISTRY
         .try_with(|r| {
             let mut r = r.borrow_mut();
             let entries = r.by_referent.remove(&referent).unwrap_or_default();
             if r.deferring {
                 let r = &mut *r;
                 for (key, callback) in entries.newest_first() {
-                    r.pending_order.push(key);
-                    r.pending.insert(key, callback);
+                    match callback {
+                        // Out of its table now, below, once the registry is
+                        // no longer borrowed.
+                        Callback::Entry(table, hash) => {
+                            entries_of_collections.push((key, table, hash))
+                        }
+                        callback => {
+                            r.pending_order.push(key);
+                            r.pending.insert(key, callback);
+                        }
+                    }
                 }
                 return Entries::Empty;
             }
             entries
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if !entries_of_collections.is_empty() {
+        detach_entries(entries_of_collections);
+    }
+    entries
+}
+
+/// While the collector deletes garbage: takes the entries of weak
+/// collections whose referents died out of their tables now, so that code
+/// the deletion runs (a `Drop`) finds them gone, as CPython's
+/// `handle_weakrefs` removes them before it deletes anything; what they
+/// hold is dropped once the deletion is over, with the other callbacks.
+#[cold]
+fn detach_entries(entries: Vec<(u64, RcWeak<dyn table::Expunge>, u64)>) {
+    for (key, table, hash) in entries {
+        let Some(table) = table.upgrade() else {
+            continue;
+        };
+        let mut detached = table.detach(hash, key);
+        if detached.is_none() {
+            continue;
+        }
+        let kept = REGISTRY.try_with(|r| {
+            let mut r = r.borrow_mut();
+            r.pending_order.push(key);
+            let entry = detached.take().expect("checked above");
+            // Dropping the entry, once the deletion is over.
+            r.pending.insert(key, Callback::Closure(entry));
+        });
+        if kept.is_err() {
+            crate::unraisable::drop_and_report(
+                detached,
+                "the drop of a weak collection's entry at thread exit",
+            );
+        }
+    }
 }
 
 /// Starts (`true`) or ends a deletion of garbage: in between, the callbacks

@@ -16,7 +16,7 @@
 //! die, `expunge` finds the entries borrowed: it files the removal in
 //! `late`, and the next method call makes it before anything else.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::hash::{BuildHasher, Hash};
 use std::rc::Rc;
 
@@ -29,8 +29,18 @@ use crate::weak::Weak;
 /// Told by the registry that an entry's referent died.
 pub(crate) trait Expunge {
     /// Removes the entry filed under `hash` whose registration is `key`,
-    /// if it is still there.
+    /// if it is still there, and drops it.
     fn expunge(&self, hash: u64, key: u64);
+    /// The same while the collector deletes garbage: the entry leaves the
+    /// table now (so that code run by the deletion sees it gone, as in
+    /// CPython), and is returned to be dropped once the deletion is over
+    /// (its key and value are user data), by the closure returned. Runs no
+    /// user code.
+    fn detach(&self, hash: u64, key: u64) -> Option<Box<dyn FnOnce()>>;
+    /// The thread's registry is gone (thread exit): no death will be
+    /// reported any more, so the table looks for dead entries itself.
+    /// Runs no user code.
+    fn orphan(&self);
 }
 
 /// A weak handle whose referent's death removes the entry holding it: the
@@ -74,12 +84,19 @@ pub(super) trait Slot {
 /// A weak collection's entries (a `HashTable` of slots `S`, hashed by `H`),
 /// behind the `Rc` whose `rc::Weak` the registrations hold, with the
 /// removals that came due while the entries were borrowed.
+///
+/// The table never hashes a key after it is filed: each slot keeps its
+/// hash, which the table uses when it grows and the registration uses to
+/// find the slot. So a key whose `Hash` is inconsistent (a bug in user
+/// code) still leaves with its referent, and growing runs no user code.
 pub(super) struct Table<S, H> {
     pub(super) entries: RefCell<HashTable<S>>,
     pub(super) hasher: H,
     /// `(hash, registration key)` of entries whose referent died while
     /// `entries` was borrowed.
     late: RefCell<Vec<(u64, u64)>>,
+    /// Set when the thread's registry is gone (see [`Expunge::orphan`]).
+    orphaned: Cell<bool>,
 }
 
 impl<S, H: Default> Default for Table<S, H> {
@@ -88,14 +105,17 @@ impl<S, H: Default> Default for Table<S, H> {
             entries: RefCell::new(HashTable::new()),
             hasher: H::default(),
             late: RefCell::new(Vec::new()),
+            orphaned: Cell::new(false),
         }
     }
 }
 
 impl<S: Slot + 'static, H: BuildHasher + 'static> Table<S, H> {
-    /// The hash under which `key` is filed.
-    pub(super) fn hash<Q: ?Sized + Hash>(&self, key: &Q) -> u64 {
-        self.hasher.hash_one(key)
+    /// The hash under which `key` is filed: 32 bits of the hasher's output
+    /// (a slot keeps them, see [`FiledHash`]), spread over 64.
+    pub(super) fn hash<Q: ?Sized + Hash>(&self, key: &Q) -> FiledHash {
+        let full = self.hasher.hash_one(key);
+        FiledHash((full ^ (full >> 32)) as u32)
     }
 
     /// A `Watched` weak handle to `referent`, registered to remove the entry
@@ -105,47 +125,103 @@ impl<S: Slot + 'static, H: BuildHasher + 'static> Table<S, H> {
     pub(super) fn watch<T: ?Sized>(
         this: &Rc<Self>,
         referent: &Gc<T>,
-        hash: u64,
+        hash: FiledHash,
     ) -> Option<Watched<T>> {
         let weak = Gc::downgrade(referent);
         let table: std::rc::Weak<dyn Expunge> = Rc::downgrade(this) as std::rc::Weak<Self>;
-        match register(&weak, Callback::Entry(table, hash)) {
+        match register(&weak, Callback::Entry(table, hash.spread())) {
             0 => None,
             key => Some(Watched { weak, key }),
         }
     }
 
-    /// Makes the removals that came due while the entries were borrowed.
+    /// Makes the removals that came due while the entries were borrowed,
+    /// one at a time (a removal whose drop panics leaves the others
+    /// waiting for the next call), and, once the registry is gone, removes
+    /// every entry whose referent is dead. Does nothing while the entries
+    /// are borrowed (a call from user code that runs under that borrow).
     #[inline]
     pub(super) fn settle(&self) {
-        if self.late.borrow().is_empty() {
+        if self.late.borrow().is_empty() && !self.orphaned.get() {
             return;
         }
-        let late = core::mem::take(&mut *self.late.borrow_mut());
-        for (hash, key) in late {
+        self.settle_slow()
+    }
+
+    #[inline(never)]
+    fn settle_slow(&self) {
+        loop {
+            if self.entries.try_borrow_mut().is_err() {
+                return;
+            }
+            let Some((hash, key)) = self.late.borrow_mut().pop() else {
+                break;
+            };
             self.expunge(hash, key);
+        }
+        if self.orphaned.get() {
+            let dead: Vec<S> = match self.entries.try_borrow_mut() {
+                Ok(mut entries) => entries
+                    .extract_if(|slot| slot.watched().weak.strong_count() == 0)
+                    .collect(),
+                Err(_) => return,
+            };
+            // Dropped after the borrow ends.
+            drop(dead);
         }
     }
 }
 
-impl<S: Slot, H> Expunge for Table<S, H> {
+impl<S: Slot + 'static, H> Expunge for Table<S, H> {
     fn expunge(&self, hash: u64, key: u64) {
         let Ok(mut entries) = self.entries.try_borrow_mut() else {
             self.late.borrow_mut().push((hash, key));
             return;
         };
-        let removed = match entries.find_entry(hash, |slot| slot.watched().key == key) {
-            Ok(entry) => {
-                let (mut slot, _) = entry.remove();
-                // Its registration just ran: nothing to cancel.
-                slot.watched_mut().key = 0;
-                Some(slot)
-            }
-            Err(_) => None,
-        };
+        let removed = take_slot(&mut entries, hash, key);
         // Dropped after the borrow ends: a key's or value's `Drop` may use
         // the collection.
         drop(entries);
         drop(removed);
     }
+
+    fn detach(&self, hash: u64, key: u64) -> Option<Box<dyn FnOnce()>> {
+        let Ok(mut entries) = self.entries.try_borrow_mut() else {
+            // A method of this collection runs (it ran the collection):
+            // the removal waits for the next call.
+            self.late.borrow_mut().push((hash, key));
+            return None;
+        };
+        let removed = take_slot(&mut entries, hash, key)?;
+        Some(Box::new(move || drop(removed)))
+    }
+
+    fn orphan(&self) {
+        self.orphaned.set(true);
+    }
+}
+
+/// The hash a slot was filed under, kept in 32 bits so that a slot with a
+/// small key (a `u32`) is no larger than without it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct FiledHash(u32);
+
+impl FiledHash {
+    /// The 64-bit hash the table works with: a multiplication spreads the
+    /// 32 bits over the low bits (the bucket) and the top seven (the tag).
+    #[inline]
+    pub(super) fn spread(self) -> u64 {
+        u64::from(self.0).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+/// Takes the slot filed under `hash` whose registration is `key` out of
+/// `entries`, its registration marked as run (nothing to cancel).
+fn take_slot<S: Slot>(entries: &mut HashTable<S>, hash: u64, key: u64) -> Option<S> {
+    let entry = entries
+        .find_entry(hash, |slot| slot.watched().key == key)
+        .ok()?;
+    let (mut slot, _) = entry.remove();
+    slot.watched_mut().key = 0;
+    Some(slot)
 }

@@ -329,3 +329,147 @@ fn a_reinserted_key_object_keeps_one_entry_and_the_new_value() {
     drop(key);
     assert!(map.is_empty());
 }
+
+#[test]
+fn a_fickle_key_leaves_with_its_value_even_after_the_table_grows() {
+    let calls = Rc::new(Cell::new(0));
+    let map = WeakValueMap::new();
+    let fickle = Gc::new(0u8);
+    map.insert(FickleKey(0, calls.clone()), &fickle);
+    // Enough entries to make the table grow: it re-files every entry by
+    // the hash it was filed with, never hashing a key again.
+    let others: Vec<Gc<u8>> = (1..=64).map(Gc::new).collect();
+    for (i, value) in others.iter().enumerate() {
+        map.insert(FickleKey(i as u32 + 1, Rc::new(Cell::new(0))), value);
+    }
+    let hashed = calls.get();
+    drop(others);
+    assert_eq!(map.len(), 1);
+    drop(fickle);
+    assert!(map.is_empty(), "the fickle key's entry left with its value");
+    assert_eq!(
+        calls.get(),
+        hashed,
+        "growing and removing never hashed it again"
+    );
+}
+
+/// A value whose `Drop` panics, once.
+struct PanicsOnDrop(bool);
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if self.0 {
+            panic!("a value's Drop panics");
+        }
+    }
+}
+
+#[test]
+fn a_panicking_drop_in_a_delayed_removal_leaves_the_other_removals_waiting() {
+    let map = WeakKeyMap::new();
+    let probe = Gc::new(0u8);
+    let doomed: RefCell<Vec<Gc<u8>>> = RefCell::new((1..=2).map(Gc::new).collect());
+    map.insert(&probe, PanicsOnDrop(false));
+    for (i, key) in doomed.borrow().iter().enumerate() {
+        map.insert(key, PanicsOnDrop(i == 0));
+    }
+    // Both keys die under the table's borrow: their removals wait.
+    map.with(&probe, |_| doomed.borrow_mut().clear());
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.len()));
+    assert!(first.is_err(), "one removal's value panics in its Drop");
+    assert_eq!(map.len(), 1, "the other removal was made all the same");
+    assert_eq!(map.keys().count(), 1);
+}
+
+#[derive(recycle::Trace)]
+struct Member {
+    other: RefCell<Option<Gc<Member>>>,
+    #[trace(skip)]
+    _reporter: Option<Reporter>,
+}
+
+/// Reads a map from its `Drop`, which runs while the collector deletes
+/// the cycle that owns it.
+struct Reporter {
+    map: Rc<WeakValueMap<u32, Member>>,
+    seen: Rc<Cell<Option<(usize, bool)>>>,
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.seen
+            .set(Some((self.map.len(), self.map.get(&1).is_some())));
+    }
+}
+
+#[test]
+fn code_run_by_a_collection_sees_the_garbage_gone_from_weak_maps() {
+    // As CPython, whose handle_weakrefs clears them before deleting.
+    gc::collect();
+    let map = Rc::new(WeakValueMap::new());
+    let seen = Rc::new(Cell::new(None));
+    let a = Gc::new(Member {
+        other: RefCell::new(None),
+        _reporter: Some(Reporter {
+            map: map.clone(),
+            seen: seen.clone(),
+        }),
+    });
+    let b = Gc::new(Member {
+        other: RefCell::new(Some(a.clone())),
+        _reporter: None,
+    });
+    *a.other.borrow_mut() = Some(b.clone());
+    map.insert(1, &a);
+    map.insert(2, &b);
+    drop((a, b));
+    assert_eq!(gc::collect(), 2);
+    assert_eq!(
+        seen.get(),
+        Some((0, false)),
+        "len() and get() inside the deletion"
+    );
+    assert!(map.is_empty());
+}
+
+thread_local! {
+    static VALUES_AT_EXIT: RefCell<Vec<Gc<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A map that reports its length when the thread's locals are destroyed.
+struct ReportsAtExit(WeakValueMap<u8, u8>, std::sync::mpsc::Sender<usize>);
+
+impl Drop for ReportsAtExit {
+    fn drop(&mut self) {
+        let _ = self.1.send(self.0.len());
+    }
+}
+
+#[test]
+fn a_thread_local_map_counts_no_dead_entry_at_thread_exit() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        thread_local! {
+            static MAP: RefCell<Option<ReportsAtExit>> = const { RefCell::new(None) };
+        }
+        // The map's local first, then the values', then (at the first
+        // insert) the registry's: whichever order they are destroyed in,
+        // the values die before the map reports.
+        MAP.with(|m| *m.borrow_mut() = Some(ReportsAtExit(WeakValueMap::new(), sender)));
+        VALUES_AT_EXIT.with(|v| v.borrow_mut().extend((0..3).map(Gc::new)));
+        MAP.with(|m| {
+            let m = m.borrow();
+            let map = &m.as_ref().unwrap().0;
+            VALUES_AT_EXIT.with(|v| {
+                for (i, value) in v.borrow().iter().enumerate() {
+                    map.insert(i as u8, value);
+                }
+            });
+            assert_eq!(map.len(), 3);
+        });
+    })
+    .join()
+    .unwrap();
+    assert_eq!(receiver.recv().unwrap(), 0, "no dead entry is counted");
+}
