@@ -387,13 +387,16 @@ impl Drop for Registry {
 }
 
 thread_local! {
-    static REGISTRY: RefCell<Registry> = RefCell::new(Registry {
-        next_key: 0,
-        by_referent: HashMap::default(),
-        pending: HashMap::default(),
-        pending_order: Vec::new(),
-        deferring: false,
-    });
+    // Initialized at compile time: every access skips the lazy-init test.
+    static REGISTRY: RefCell<Registry> = const {
+        RefCell::new(Registry {
+            next_key: 0,
+            by_referent: HashMap::with_hasher(BuildHasherDefault::new()),
+            pending: HashMap::with_hasher(BuildHasherDefault::new()),
+            pending_order: Vec::new(),
+            deferring: false,
+        })
+    };
 }
 
 /// The callbacks registered on `referent`, newest first, removed from the
@@ -401,35 +404,42 @@ thread_local! {
 /// garbage set, they wait instead (see [`defer_during_deletion`]) and this
 /// returns nothing.
 pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Entries {
-    let mut entries_of_collections = Vec::new();
-    let entries = REGISTRY
-        .try_with(|r| {
-            let mut r = r.borrow_mut();
-            let entries = r.by_referent.remove(&referent).unwrap_or_default();
-            if r.deferring {
-                let r = &mut *r;
-                for (key, callback) in entries.newest_first() {
-                    match callback {
-                        // Out of its table now, below, once the registry is
-                        // no longer borrowed.
-                        Callback::Entry(table, hash) => {
-                            entries_of_collections.push((key, table, hash))
-                        }
-                        callback => {
-                            r.pending_order.push(key);
-                            r.pending.insert(key, callback);
-                        }
-                    }
-                }
-                return Entries::Empty;
-            }
-            entries
-        })
-        .unwrap_or_default();
-    if !entries_of_collections.is_empty() {
-        detach_entries(entries_of_collections);
+    let taken = REGISTRY.try_with(|r| {
+        let mut r = r.borrow_mut();
+        let entries = r.by_referent.remove(&referent).unwrap_or_default();
+        if r.deferring {
+            Err(defer(&mut r, entries))
+        } else {
+            Ok(entries)
+        }
+    });
+    match taken {
+        Ok(Ok(entries)) => entries,
+        Ok(Err(entries_of_collections)) => {
+            detach_entries(entries_of_collections);
+            Entries::Empty
+        }
+        Err(_) => Entries::Empty,
     }
-    entries
+}
+
+/// The entries of weak collections among `entries`, to take out of their
+/// tables once the registry is no longer borrowed; the other callbacks
+/// wait in `pending`.
+#[cold]
+#[inline(never)]
+fn defer(r: &mut Registry, entries: Entries) -> Vec<(u64, RcWeak<dyn table::Expunge>, u64)> {
+    let mut entries_of_collections = Vec::new();
+    for (key, callback) in entries.newest_first() {
+        match callback {
+            Callback::Entry(table, hash) => entries_of_collections.push((key, table, hash)),
+            callback => {
+                r.pending_order.push(key);
+                r.pending.insert(key, callback);
+            }
+        }
+    }
+    entries_of_collections
 }
 
 /// While the collector deletes garbage: takes the entries of weak
@@ -438,6 +448,7 @@ pub(crate) fn take_callbacks(referent: NonNull<GcHeader>) -> Entries {
 /// `handle_weakrefs` removes them before it deletes anything; what they
 /// hold is dropped once the deletion is over, with the other callbacks.
 #[cold]
+#[inline(never)]
 fn detach_entries(entries: Vec<(u64, RcWeak<dyn table::Expunge>, u64)>) {
     for (key, table, hash) in entries {
         let Some(table) = table.upgrade() else {
