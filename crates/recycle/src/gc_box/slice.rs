@@ -145,6 +145,11 @@ impl<T: Trace + 'static, Name: ?Sized + 'static> SliceVTableFor<T, Name> {
 /// - `header` is a live slice object of `T` whose elements are initialized
 ///   and not being dropped.
 unsafe fn trace_slice<T: Trace>(header: NonNull<GcHeader>, tracer: &mut Tracer) {
+    if !T::MAY_CONTAIN_GC {
+        // Nothing to report (`gc::get_referents` of a `Gc<[u8]>`), and no
+        // walk over the elements: a `Gc<[()]>` may have `usize::MAX`.
+        return;
+    }
     // SAFETY: per the contract the elements are initialized; only read.
     let value = unsafe { &*value_of::<T>(header) };
     value.trace(tracer);
