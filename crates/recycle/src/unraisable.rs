@@ -67,10 +67,10 @@ struct HookSlot(RefCell<Option<Hook>>);
 
 impl Drop for HookSlot {
     fn drop(&mut self) {
-        if let Some(hook) = self.0.get_mut().take() {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(hook))) {
-                drop_payload(payload);
-            }
+        if let Some(hook) = self.0.get_mut().take()
+            && let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(hook)))
+        {
+            drop_payload(payload);
         }
     }
 }
