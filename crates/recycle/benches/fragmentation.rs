@@ -9,6 +9,11 @@
 //!
 //! `cargo bench -p recycle --bench fragmentation`
 
+#[path = "shared/mod.rs"]
+mod shared;
+
+use shared::shuffled;
+
 use std::process::Command;
 use std::rc::Rc;
 
@@ -50,18 +55,6 @@ fn rss_kib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * 4
-}
-
-/// A random permutation of `0..n` (Fisher–Yates over xorshift64).
-fn shuffled(n: usize, mut seed: u64) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        order.swap(i, (seed % (i as u64 + 1)) as usize);
-    }
-    order
 }
 
 /// One implementation's steps; prints the RSS after each.

@@ -6,6 +6,11 @@
 //!
 //! `cargo bench -p recycle --bench weak_maps`
 
+#[path = "shared/mod.rs"]
+mod shared;
+
+use shared::shuffled;
+
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
@@ -89,21 +94,8 @@ fn death(c: &mut Criterion) {
     group.finish();
 }
 
-/// The indices `0..n` in a fixed shuffled order (xorshift, Fisher-Yates).
-fn shuffled(n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for i in (1..n).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        order.swap(i, (seed % (i as u64 + 1)) as usize);
-    }
-    order
-}
-
 fn death_shuffled(c: &mut Criterion) {
-    let order = shuffled(ENTRIES as usize);
+    let order = shuffled(ENTRIES as usize, 0x9e37_79b9_7f4a_7c15);
     let mut group = c.benchmark_group("weak_map_death_shuffled_10k");
     group.bench_function("HashMap<u32, rc::Weak> (removed by hand)", |b| {
         b.iter_batched(

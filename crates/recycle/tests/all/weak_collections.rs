@@ -269,13 +269,10 @@ fn entries_leave_in_any_order_and_two_keys_may_share_a_value() {
     let shared = Gc::new(7u64);
     map.insert(n, &shared);
     map.insert(n + 1, &shared);
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rng = crate::common::Rng::new(0x2545_f491_4f6c_dd1d);
     let mut alive = n;
     while alive > 0 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let i = (seed % n as u64) as usize;
+        let i = rng.below(n);
         if values[i].take().is_some() {
             alive -= 1;
             assert_eq!(map.len(), alive + 2);
@@ -472,4 +469,53 @@ fn a_thread_local_map_counts_no_dead_entry_at_thread_exit() {
     .join()
     .unwrap();
     assert_eq!(receiver.recv().unwrap(), 0, "no dead entry is counted");
+}
+
+/// A value whose `Drop` uses the heap and the map that held it.
+struct BusyDrop {
+    map: Rc<WeakKeyMap<Member, BusyDrop>>,
+    ran: Rc<Cell<u32>>,
+}
+
+impl Drop for BusyDrop {
+    fn drop(&mut self) {
+        // Runs once the deletion is over: the garbage is gone, and every
+        // gc function works on consistent lists.
+        assert_eq!(gc::collect(), 0, "nothing left to collect");
+        assert!(
+            gc::get_objects(None)
+                .unwrap()
+                .iter()
+                .all(|o| !o.type_name().contains("Member"))
+        );
+        assert_eq!(self.map.len(), 0);
+        self.ran.set(self.ran.get() + 1);
+    }
+}
+
+#[test]
+fn a_detached_entry_dropped_after_the_deletion_may_use_the_heap_and_its_map() {
+    gc::collect();
+    let map: Rc<WeakKeyMap<Member, BusyDrop>> = Rc::new(WeakKeyMap::new());
+    let ran = Rc::new(Cell::new(0));
+    let a = Gc::new(Member {
+        other: RefCell::new(None),
+        _reporter: None,
+    });
+    *a.other.borrow_mut() = Some(a.clone());
+    map.insert(
+        &a,
+        BusyDrop {
+            map: map.clone(),
+            ran: ran.clone(),
+        },
+    );
+    drop(a);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(
+        ran.get(),
+        1,
+        "the value was dropped once, after the deletion"
+    );
+    assert!(map.is_empty());
 }
