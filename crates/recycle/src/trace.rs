@@ -440,6 +440,9 @@ pub struct Tracer {
     current: *const GcLinks,
     /// `MarkReachable`: objects moved back from the unreachable list.
     moved_back: usize,
+    /// `CycleScan`, `CycleMark`: edges to tracked objects reported (the
+    /// pacer's measure of a cycle's work).
+    edges: usize,
 }
 
 impl Tracer {
@@ -448,11 +451,18 @@ impl Tracer {
             action,
             current: core::ptr::null(),
             moved_back: 0,
+            edges: 0,
         }
     }
 
     pub(crate) fn moved_back(&self) -> usize {
         self.moved_back
+    }
+
+    /// Edges to tracked objects reported to a `CycleScan` or `CycleMark`
+    /// tracer so far.
+    pub(crate) fn edges(&self) -> usize {
+        self.edges
     }
 
     /// Has this tracer nothing on the heap (so forgetting it leaks nothing)?
@@ -676,6 +686,7 @@ impl Tracer {
                 }
             }
             &mut TraceAction::CycleScan { members_before } => {
+                self.edges += 1;
                 if !links.is_cycle_scanned() {
                     if !is_member(links, members_before) {
                         return;
@@ -690,6 +701,7 @@ impl Tracer {
                 }
             }
             &mut TraceAction::CycleMark { todo } => {
+                self.edges += 1;
                 if !links.is_cycle_scanned() {
                     return;
                 }

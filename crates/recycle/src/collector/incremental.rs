@@ -4,7 +4,8 @@
 //! A full collection examines every object: on a large heap that is a long
 //! pause. When the counters call for one, an automatic collection starts a
 //! *cycle* instead, and every automatic collection after it also does one
-//! bounded *step* of it, until it is done:
+//! bounded *step* of it (or part of one, or none, as the pacer allows: see
+//! `pacer`), until it is done:
 //!
 //! 1. **Scan** (`update_refs` + `subtract_refs`): the objects of generation
 //!    2 when the cycle began (its *members*, told by their epochs) are
@@ -79,6 +80,9 @@ pub(crate) struct OldCycle {
     members_before: Cell<u32>,
     /// Objects a step handles.
     budget: Cell<usize>,
+    /// About how many members the running phase has left to handle (the
+    /// scan's count starts from the counters' estimate).
+    phase_left: Cell<usize>,
     /// Members left in the cycle after its collect step, for the counters.
     survivors: Cell<usize>,
     /// Scan: members not traced yet. Mark: members not handled yet.
@@ -100,6 +104,7 @@ impl OldCycle {
             phase: Cell::new(CyclePhase::Idle),
             members_before: Cell::new(0),
             budget: Cell::new(MIN_STEP),
+            phase_left: Cell::new(0),
             survivors: Cell::new(0),
             todo: GcList::new(),
             done: GcList::new(),
@@ -145,6 +150,7 @@ pub(crate) fn start(heap: &Heap) {
     cycle.todo.append(old);
     cycle.members_before.set(heap.counters.gen1_from());
     cycle.budget.set(budget_for(members));
+    cycle.phase_left.set(members);
     cycle.survivors.set(0);
     drop(cycle.lookahead.take());
     cycle.phase.set(CyclePhase::Scan);
@@ -193,13 +199,37 @@ pub(crate) fn abandon_for_full_collection(heap: &Heap) {
     cycle.phase.set(CyclePhase::Idle);
 }
 
-/// Runs one step of the running cycle, as a collection of generation 2 of
-/// its own (callbacks, statistics). Returns the number of unreachable
-/// objects it found (only its collect step finds any). A nested call
-/// returns 0.
+/// Runs one step of the running cycle, at full speed, as a collection of
+/// generation 2 of its own (callbacks, statistics). Returns the number of
+/// unreachable objects it found (only its collect step finds any). A nested
+/// call returns 0. (Automatic collections take [`paced_step`]s.)
+#[cfg(test)]
 pub(crate) fn step() -> usize {
+    step_within(None)
+}
+
+/// [`step`] for an automatic collection, `allocations` objects after the
+/// last one: the pacer decides how much of a step runs, or whether one
+/// runs at all, and is told what it cost.
+pub(crate) fn paced_step(allocations: usize) -> usize {
+    step_within(Some(allocations))
+}
+
+fn step_within(paced: Option<usize>) -> usize {
     with_heap(|heap| {
         if heap.collecting.get() || !heap.old_cycle.is_running() {
+            return 0;
+        }
+        let pacer = &heap.counters.pacer;
+        let budget = heap.old_cycle.budget.get();
+        let budget = match paced {
+            Some(allocations) => {
+                let left = heap.old_cycle.phase_left.get();
+                pacer.old_step_budget(allocations, budget, left)
+            }
+            None => budget,
+        };
+        if budget == 0 {
             return 0;
         }
         heap.collecting.set(true);
@@ -213,13 +243,16 @@ pub(crate) fn step() -> usize {
         clear_new_flags(heap);
         let (examined, outcome) = {
             let abandon_on_panic = AbandonOnPanic(heap, true);
-            let done = run_step(heap);
+            let done = run_step(heap, budget);
+            if paced.is_some() {
+                pacer.charge_old_step(done.0.handled + done.0.edges);
+            }
             let mut abandon_on_panic = abandon_on_panic;
             abandon_on_panic.1 = false;
             done
         };
         clear_new_flags(heap);
-        info.candidates = examined;
+        info.candidates = examined.handled;
         if let Some(outcome) = outcome {
             info.collected = outcome.unreachable;
             info.uncollectable = outcome.uncollectable;
@@ -251,46 +284,61 @@ impl Drop for AbandonOnPanic<'_> {
     }
 }
 
-/// One step's work: returns how many objects it handled, and what its
-/// collect step found, if it ran it.
-fn run_step(heap: &Heap) -> (usize, Option<Collected>) {
+/// One step's work, handling up to `budget` members: returns what it did,
+/// and what its collect step found, if it ran it.
+fn run_step(heap: &Heap, budget: usize) -> (StepWork, Option<Collected>) {
     let cycle = &heap.old_cycle;
-    let budget = cycle.budget.get();
     match cycle.phase.get() {
-        CyclePhase::Idle => (0, None),
+        CyclePhase::Idle => (StepWork::default(), None),
         CyclePhase::Scan => {
             let mut lookahead = cycle.lookahead.take();
-            let handled = scan(cycle, budget, &mut lookahead);
+            let (handled, edges) = scan(cycle, budget, &mut lookahead);
+            cycle
+                .phase_left
+                .set(cycle.phase_left.get().saturating_sub(handled));
             if cycle.todo.is_empty() {
                 cycle.todo.append(&cycle.done);
                 cycle.budget.set(budget_for(lookahead.len()));
+                cycle.phase_left.set(lookahead.len());
                 lookahead.rewind();
                 cycle.phase.set(CyclePhase::Mark);
             }
             cycle.lookahead.set(lookahead);
-            (handled, None)
+            (StepWork { handled, edges }, None)
         }
         CyclePhase::Mark => {
             let old = &heap.generations[NUM_GENERATIONS - 1];
             let mut lookahead = cycle.lookahead.take();
-            let handled = mark(cycle, old, budget, &mut lookahead);
+            let (handled, edges) = mark(cycle, old, budget, &mut lookahead);
+            cycle
+                .phase_left
+                .set(cycle.phase_left.get().saturating_sub(handled));
+            let work = StepWork { handled, edges };
             if !cycle.todo.is_empty() {
                 cycle.lookahead.set(lookahead);
-                return (handled, None);
+                return (work, None);
             }
             drop(lookahead);
             let collected = collect_tentative(heap);
             cycle.phase.set(CyclePhase::Idle);
             heap.counters.finish_old_cycle(cycle.survivors.get());
             heap.counters.pacer.note_old_yield(collected.unreachable);
-            (handled, Some(collected))
+            (work, Some(collected))
         }
     }
 }
 
+/// What a step did: members handled, and edges followed from them.
+#[derive(Default, Clone, Copy)]
+struct StepWork {
+    handled: usize,
+    edges: usize,
+}
+
 /// Scan: traces up to `budget` members, subtracting the edges between
-/// members, and notes their order for the mark.
-fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
+/// members, and notes their order for the mark. Returns how many members it
+/// handled and how many edges it followed.
+fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> (usize, usize) {
     let mut tracer = Tracer::new(TraceAction::CycleScan {
         members_before: cycle.members_before.get(),
     });
@@ -315,7 +363,7 @@ fn scan(cycle: &OldCycle, budget: usize, lookahead: &mut Lookahead) -> usize {
         trace(links, &mut tracer);
         handled += 1;
     }
-    handled
+    (handled, tracer.edges())
 }
 
 /// A member reached for the first time in this cycle's scan, as the next
@@ -347,7 +395,13 @@ pub(crate) unsafe fn first_reached(links: NonNull<GcLinks>) {
 /// (or marked by an edge) are traced, which marks what they reach, and
 /// leave the cycle for `old`; the others go to the tentative list. (An
 /// object that left is no longer scanned: edges to it change nothing.)
-fn mark(cycle: &OldCycle, old: &GcList, budget: usize, lookahead: &mut Lookahead) -> usize {
+/// Returns how many members it handled and how many edges it followed.
+fn mark(
+    cycle: &OldCycle,
+    old: &GcList,
+    budget: usize,
+    lookahead: &mut Lookahead,
+) -> (usize, usize) {
     let mut tracer = Tracer::new(TraceAction::CycleMark { todo: &cycle.todo });
     // SAFETY: the cycle's lists hold live tracked objects with values; only
     // the object being handled leaves `todo` (tentative ones that get marked
@@ -377,7 +431,7 @@ fn mark(cycle: &OldCycle, old: &GcList, budget: usize, lookahead: &mut Lookahead
         }
         handled += 1;
     }
-    handled
+    (handled, tracer.edges())
 }
 
 fn trace(links: NonNull<GcLinks>, tracer: &mut Tracer) {

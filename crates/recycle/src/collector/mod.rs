@@ -302,7 +302,7 @@ fn renumber_epochs(heap: &Heap) {
 /// Generation 2 is collected in increments (`incremental`): when the
 /// counters call for it and it may hold garbage, this collects the young
 /// generations and starts a cycle; while a cycle runs, every automatic
-/// collection also does one step of it.
+/// collection also does a step of it, as large as the pacer allows.
 #[cold]
 #[inline(never)]
 /// Runs the automatic collection that is due, if one is, whether or not
@@ -316,8 +316,14 @@ pub(crate) fn collect_if_due() -> bool {
 }
 
 pub(crate) fn collect_automatically() {
-    let (selected, running) =
-        with_heap(|heap| (heap.counters.select(), heap.old_cycle.is_running()));
+    let (selected, running, allocations) = with_heap(|heap| {
+        let counters = &heap.counters;
+        (
+            counters.select(),
+            heap.old_cycle.is_running(),
+            counters.counts()[0],
+        )
+    });
     let Some(generation) = selected else {
         return;
     };
@@ -331,11 +337,11 @@ pub(crate) fn collect_automatically() {
                 }
             });
         }
-        incremental::step();
+        incremental::paced_step(allocations);
     } else {
         collect_generations(generation, Examine::IfDirty);
         if running {
-            incremental::step();
+            incremental::paced_step(allocations);
         }
     }
 }

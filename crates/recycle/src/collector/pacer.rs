@@ -28,6 +28,21 @@
 //!   after a long fruitless build waits a bounded time (bounded in
 //!   proportion to the heap on a large heap, as Go's pacer bounds it).
 //!
+//! - **The rate of a cycle.** A cycle's steps run with the automatic young
+//!   collections. After a cycle that found garbage they go as fast as
+//!   `incremental` allows (a cycle takes about sixteen young collections,
+//!   whatever the heap's size). Otherwise (on a fresh heap too, which has no
+//!   history yet) every [`ALLOCATIONS_PER_SLOW_UNIT`] allocations earn the
+//!   cycle one unit of work, a member traced or an edge followed, and its
+//!   steps spend no more than that, as Go's pacer bounds the collector's
+//!   share of the program's time: a program that builds a large structure
+//!   pays at most that much per object it makes for cycles that find
+//!   nothing, whatever the structure's size and wherever its build ends
+//!   relative to the last cycle. The price is promptness: a slow cycle over
+//!   `n` members with `e` edges takes about `8 (n + e)` allocations, so
+//!   garbage that reached generation 2 waits that long, once; when it is
+//!   found, the next cycle is fast again.
+//!
 //! A program that makes cyclic garbage keeps finding some, and is collected
 //! as promptly as with CPython's rules; one that only builds pays for a few
 //! small collections. `gc::collect()` and `gc::collect_generation` are not
@@ -51,6 +66,17 @@ const MAX_OLD_SLACK: usize = 1 << 20;
 /// `MAX_OLD_SLACK` objects added: work quadratic in the heap's size.)
 const MAX_OLD_SLACK_RATIO: usize = 4;
 
+/// A slow cycle earns one unit of work per this many allocations. A unit
+/// is a member traced or an edge followed from one (each member is traced
+/// twice: once to scan it, once to mark it), about 10 ns each where members
+/// are spread over memory; making an object of a large structure costs
+/// about 50 ns.
+const ALLOCATIONS_PER_SLOW_UNIT: isize = 4;
+/// A slow cycle steps once it has earned this many units, or enough for
+/// what is left of its phase (a step has a fixed cost: callbacks,
+/// statistics, the clock, about a microsecond).
+const MIN_SLOW_STEP: isize = 512;
+
 /// The pacing state of one heap.
 pub(crate) struct Pacer {
     /// Pacing is on (`gc::set_adaptive_pacing`).
@@ -61,6 +87,11 @@ pub(crate) struct Pacer {
     young_skips_next: Cell<u32>,
     /// Generation 2 may grow by `2^shift / 4` before the next cycle.
     old_growth_shift: Cell<u32>,
+    /// The last cycle found garbage: the running one steps at full speed.
+    old_cycles_fruitful: Cell<bool>,
+    /// Units of work a slow cycle has earned and not spent (negative: a
+    /// step cost more than had been earned).
+    old_credit: Cell<isize>,
 }
 
 impl Pacer {
@@ -70,6 +101,8 @@ impl Pacer {
             young_skips_left: Cell::new(0),
             young_skips_next: Cell::new(1),
             old_growth_shift: Cell::new(0),
+            old_cycles_fruitful: Cell::new(false),
+            old_credit: Cell::new(0),
         }
     }
 
@@ -79,6 +112,8 @@ impl Pacer {
         self.young_skips_left.set(0);
         self.young_skips_next.set(1);
         self.old_growth_shift.set(0);
+        self.old_cycles_fruitful.set(false);
+        self.old_credit.set(0);
     }
 
     pub(crate) fn is_adaptive(&self) -> bool {
@@ -123,9 +158,51 @@ impl Pacer {
         pending >= allowed
     }
 
+    /// How many members the next step of the running cycle may handle, at
+    /// most `budget` (its full-speed budget), `allocations` objects after
+    /// the last automatic collection, with about `left` members left in
+    /// its phase. Zero: no step now. What a slow step cost is then
+    /// [charged](Self::charge_old_step).
+    pub(crate) fn old_step_budget(&self, allocations: usize, budget: usize, left: usize) -> usize {
+        if !self.is_slow() {
+            return budget;
+        }
+        let earned = isize::try_from(allocations).unwrap_or(isize::MAX) / ALLOCATIONS_PER_SLOW_UNIT;
+        let credit = self.old_credit.get().saturating_add(earned);
+        self.old_credit.set(credit);
+        let budget = isize::try_from(budget).unwrap_or(isize::MAX);
+        // A small cycle need not wait for a step's worth of credit.
+        let left = isize::try_from(left.max(1)).unwrap_or(isize::MAX);
+        if credit < MIN_SLOW_STEP.min(budget).min(left) {
+            return 0;
+        }
+        // A member costs at least one unit: the step stops within its
+        // credit in members, and its edges run the credit into debt.
+        credit.min(budget) as usize
+    }
+
+    /// A paced step did `units` of work (members traced and edges
+    /// followed): a slow cycle pays for them.
+    pub(crate) fn charge_old_step(&self, units: usize) {
+        if self.is_slow() {
+            let units = isize::try_from(units).unwrap_or(isize::MAX);
+            self.old_credit
+                .set(self.old_credit.get().saturating_sub(units));
+        }
+    }
+
+    /// Does the running cycle go at the slow rate?
+    fn is_slow(&self) -> bool {
+        self.adaptive.get() && !self.old_cycles_fruitful.get()
+    }
+
     /// An automatic cycle of generation 2 ended, having found
     /// `unreachable` objects.
     pub(crate) fn note_old_yield(&self, unreachable: usize) {
+        self.old_cycles_fruitful
+            .set(unreachable > 0 || !self.adaptive.get());
+        // Unspent credit is not carried to the next cycle; a debt is.
+        self.old_credit.set(self.old_credit.get().min(0));
         let shift = if unreachable > 0 || !self.adaptive.get() {
             0
         } else {
@@ -162,6 +239,36 @@ mod tests {
         let total = 64 * MAX_OLD_SLACK;
         assert!(!pacer.old_generation_grown(MAX_OLD_SLACK_RATIO * total, total));
         assert!(pacer.old_generation_grown(total / 4 + MAX_OLD_SLACK_RATIO * total, total));
+    }
+
+    #[test]
+    fn a_slow_cycle_steps_within_what_allocations_earned() {
+        let pacer = Pacer::new();
+        let per = ALLOCATIONS_PER_SLOW_UNIT as usize;
+        let min = MIN_SLOW_STEP as usize;
+        // Not enough for a step yet, then enough: the step may handle what
+        // was earned in all, no more.
+        assert_eq!(pacer.old_step_budget(per * (min - 1), 4096, 100_000), 0);
+        assert_eq!(pacer.old_step_budget(per, 4096, 100_000), min);
+        // It handled `min` members and followed `3 * min` edges: the debt
+        // is paid before the next step.
+        pacer.charge_old_step(4 * min);
+        assert_eq!(pacer.old_step_budget(per * 3 * min, 4096, 100_000), 0);
+        assert_eq!(pacer.old_step_budget(per * min, 4096, 100_000), min);
+        // A phase with little left steps as soon as that little is earned.
+        pacer.charge_old_step(min);
+        assert_eq!(pacer.old_step_budget(per * 3, 4096, 2), 3);
+    }
+
+    #[test]
+    fn a_cycle_after_a_fruitful_one_and_unpaced_cycles_go_at_full_speed() {
+        let pacer = Pacer::new();
+        pacer.note_old_yield(1);
+        assert_eq!(pacer.old_step_budget(0, 4096, 100_000), 4096);
+        pacer.note_old_yield(0);
+        assert_eq!(pacer.old_step_budget(0, 4096, 100_000), 0);
+        pacer.set_adaptive(false);
+        assert_eq!(pacer.old_step_budget(0, 4096, 100_000), 4096);
     }
 
     #[test]

@@ -442,15 +442,11 @@ fn old_garbage_still_gets_a_full_automatic_collection() {
     b.link(&a);
     gc::collect(); // a and b are old
     drop((a, b)); // old garbage: decrements in generation 2
-    gc::set_threshold(20, 1, 1);
     let before = gc::get_stats();
-    let young: Vec<Gc<Node>> = (0..size(500, 250)).map(|i| Node::new(i, &tally)).collect();
+    assert_eq!(allocate_until_dropped(&tally, 2), 2);
     let (_, examined, collected) = stats_since(&before, &[2]);
-    gc::set_threshold(2000, 10, 10);
     assert!(examined > 0, "the full collections examined");
     assert_eq!(collected, 2);
-    assert_eq!(tally.dropped(), 2);
-    drop(young);
 }
 
 #[test]
@@ -464,11 +460,11 @@ fn unfrozen_garbage_is_examined_by_the_next_full_automatic_collection() {
     gc::freeze();
     drop((a, b)); // garbage while frozen: the drop path records nothing
     gc::unfreeze();
-    gc::set_threshold(20, 1, 1);
-    let young: Vec<Gc<Node>> = (0..size(500, 250)).map(|i| Node::new(i, &tally)).collect();
-    gc::set_threshold(2000, 10, 10);
-    assert_eq!(tally.dropped(), 2, "freed by an automatic collection");
-    drop(young);
+    assert_eq!(
+        allocate_until_dropped(&tally, 2),
+        2,
+        "freed by an automatic collection"
+    );
 }
 
 #[test]

@@ -62,7 +62,7 @@ fn allocate_until(keep: &mut Vec<Gc<Node>>, tally: &Tally, done: impl Fn() -> bo
 #[test]
 fn automatic_full_collections_run_in_bounded_steps() {
     let tally = Tally::new();
-    let live: Vec<Gc<Node>> = (0..size(20_000, 300))
+    let live: Vec<Gc<Node>> = (0..size(5_000, 300))
         .map(|i| Node::new(i, &tally))
         .collect();
     let garbage = old_ring(size(3_000, 50), &tally);

@@ -1,6 +1,7 @@
 //! Adaptive pacing (`gc::set_adaptive_pacing`): automatic collections that
 //! find nothing make the next ones examine less; garbage found brings back
-//! CPython's schedule.
+//! CPython's schedule. Cycles of generation 2 go at a bounded rate per
+//! allocation until one finds garbage.
 
 use recycle::Gc;
 use recycle::gc::{self, GenerationStats};
@@ -146,4 +147,77 @@ fn old_garbage_after_a_fruitless_build_is_still_found_automatically() {
         keep.len()
     );
     drop((root, keep));
+}
+
+/// Allocates nodes (kept) until `tally` has counted `dropped` drops;
+/// returns how many it took.
+fn allocations_until_dropped(tally: &Tally, dropped: usize) -> usize {
+    let keep_tally = Tally::new();
+    let mut keep = Vec::new();
+    while tally.dropped() < dropped {
+        keep.push(Node::new(0, &keep_tally));
+        assert!(keep.len() < 1_000_000, "the garbage was never found");
+    }
+    keep.len()
+}
+
+#[test]
+fn cycles_that_find_nothing_examine_at_most_a_member_per_four_allocations() {
+    // A fresh heap (this test's thread has its own): no cycle found
+    // garbage yet, so cycles go at the slow rate.
+    gc::set_adaptive_pacing(true);
+    let thresholds = gc::get_threshold();
+    if cfg!(miri) {
+        gc::set_threshold(4, 4, 4);
+    } else {
+        gc::set_threshold(100, 10, 10);
+    }
+    let tally = Tally::new();
+    let before = gc::get_stats();
+    let (root, made) = build_tree(&tally, size(100_000, 400));
+    let examined = examined_since(&before);
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    assert!(examined[2] > 0, "no cycle ran: {examined:?}");
+    // A unit of work is a member traced or an edge followed; a slow cycle
+    // earns one per four allocations, and a step spends no more members
+    // than it has earned.
+    assert!(
+        examined[2] <= made as u64 / 4,
+        "{examined:?} examined while {made} nodes were made"
+    );
+    drop(root);
+    gc::collect();
+    assert_eq!(tally.dropped(), made);
+}
+
+#[test]
+fn after_a_cycle_finds_garbage_the_next_one_runs_at_full_speed() {
+    gc::set_adaptive_pacing(true);
+    let thresholds = gc::get_threshold();
+    gc::set_threshold(100, 1, 1);
+    let tally = Tally::new();
+    let live: Vec<Gc<Node>> = (0..size(5_000, 200))
+        .map(|i| Node::new(i, &tally))
+        .collect();
+    // Old garbage (a self-loop made old by a full collection, which leaves
+    // the pacing as it is), found by the first cycle, at the slow rate.
+    let old_garbage = |id| {
+        let garbage = Tally::new();
+        let node = Node::new(id, &garbage);
+        node.link(&node);
+        gc::collect();
+        drop(node);
+        garbage
+    };
+    let first = old_garbage(1);
+    let slow = allocations_until_dropped(&first, 1);
+    // The next cycle over the same heap goes at full speed.
+    let second = old_garbage(2);
+    let fast = allocations_until_dropped(&second, 1);
+    gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    assert!(
+        fast * 4 < slow,
+        "{slow} allocations for the first, {fast} for the second"
+    );
+    drop(live);
 }
