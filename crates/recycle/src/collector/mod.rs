@@ -318,25 +318,20 @@ pub(crate) fn collect_if_due() -> bool {
 pub(crate) fn collect_automatically() {
     let (selected, running, allocations) = with_heap(|heap| {
         let counters = &heap.counters;
-        (
-            counters.select(),
-            heap.old_cycle.is_running(),
-            counters.counts()[0],
-        )
+        let running = heap.old_cycle.is_running();
+        (counters.select(!running), running, counters.counts()[0])
     });
     let Some(generation) = selected else {
         return;
     };
     let oldest = NUM_GENERATIONS - 1;
-    if generation == oldest && (running || generations::may_hold_garbage(oldest)) {
+    if generation == oldest && generations::may_hold_garbage(oldest) {
         collect_generations(oldest - 1, Examine::IfDirty);
-        if !running {
-            with_heap(|heap| {
-                if !heap.collecting.get() && !heap.old_cycle.is_running() {
-                    incremental::start(heap);
-                }
-            });
-        }
+        with_heap(|heap| {
+            if !heap.collecting.get() && !heap.old_cycle.is_running() {
+                incremental::start(heap);
+            }
+        });
         incremental::paced_step(allocations);
     } else {
         collect_generations(generation, Examine::IfDirty);
