@@ -89,8 +89,8 @@ pub(crate) struct Pacer {
     old_growth_shift: Cell<u32>,
     /// The last cycle found garbage: the running one steps at full speed.
     old_cycles_fruitful: Cell<bool>,
-    /// Units of work a slow cycle has earned and not spent (negative: a
-    /// step cost more than had been earned).
+    /// Allocations a slow cycle has earned its units of work with and not
+    /// spent (negative: a step cost more than had been earned).
     old_credit: Cell<isize>,
 }
 
@@ -167,27 +167,32 @@ impl Pacer {
         if !self.is_slow() {
             return budget;
         }
-        let earned = isize::try_from(allocations).unwrap_or(isize::MAX) / ALLOCATIONS_PER_SLOW_UNIT;
+        // The credit is kept in allocations, so that a small threshold (a
+        // few allocations between collections) earns its fractions too.
+        let earned = isize::try_from(allocations).unwrap_or(isize::MAX);
         let credit = self.old_credit.get().saturating_add(earned);
         self.old_credit.set(credit);
+        let units = credit / ALLOCATIONS_PER_SLOW_UNIT;
         let budget = isize::try_from(budget).unwrap_or(isize::MAX);
         // A small cycle need not wait for a step's worth of credit.
         let left = isize::try_from(left.max(1)).unwrap_or(isize::MAX);
-        if credit < MIN_SLOW_STEP.min(budget).min(left) {
+        if units < MIN_SLOW_STEP.min(budget).min(left) {
             return 0;
         }
         // A member costs at least one unit: the step stops within its
         // credit in members, and its edges run the credit into debt.
-        credit.min(budget) as usize
+        units.min(budget) as usize
     }
 
     /// A paced step did `units` of work (members traced and edges
     /// followed): a slow cycle pays for them.
     pub(crate) fn charge_old_step(&self, units: usize) {
         if self.is_slow() {
-            let units = isize::try_from(units).unwrap_or(isize::MAX);
+            let cost = isize::try_from(units)
+                .unwrap_or(isize::MAX)
+                .saturating_mul(ALLOCATIONS_PER_SLOW_UNIT);
             self.old_credit
-                .set(self.old_credit.get().saturating_sub(units));
+                .set(self.old_credit.get().saturating_sub(cost));
         }
     }
 
@@ -258,6 +263,15 @@ mod tests {
         // A phase with little left steps as soon as that little is earned.
         pacer.charge_old_step(min);
         assert_eq!(pacer.old_step_budget(per * 3, 4096, 2), 3);
+    }
+
+    #[test]
+    fn collections_a_few_allocations_apart_earn_their_fractions() {
+        let pacer = Pacer::new();
+        for _ in 1..ALLOCATIONS_PER_SLOW_UNIT {
+            assert_eq!(pacer.old_step_budget(1, 4096, 1), 0);
+        }
+        assert_eq!(pacer.old_step_budget(1, 4096, 1), 1);
     }
 
     #[test]

@@ -168,13 +168,13 @@ fn cycles_that_find_nothing_examine_at_most_a_member_per_four_allocations() {
     gc::set_adaptive_pacing(true);
     let thresholds = gc::get_threshold();
     if cfg!(miri) {
-        gc::set_threshold(4, 4, 4);
+        gc::set_threshold(2, 4, 2);
     } else {
         gc::set_threshold(100, 10, 10);
     }
     let tally = Tally::new();
     let before = gc::get_stats();
-    let (root, made) = build_tree(&tally, size(100_000, 400));
+    let (root, made) = build_tree(&tally, size(100_000, 100));
     let examined = examined_since(&before);
     let after = gc::get_stats();
     let collections = [0, 1].map(|g| after[g].collections - before[g].collections);
@@ -202,11 +202,9 @@ fn cycles_that_find_nothing_examine_at_most_a_member_per_four_allocations() {
 fn after_a_cycle_finds_garbage_the_next_one_runs_at_full_speed() {
     gc::set_adaptive_pacing(true);
     let thresholds = gc::get_threshold();
-    gc::set_threshold(100, 1, 1);
+    gc::set_threshold(size(100, 10), 1, 1);
     let tally = Tally::new();
-    let live: Vec<Gc<Node>> = (0..size(5_000, 200))
-        .map(|i| Node::new(i, &tally))
-        .collect();
+    let live: Vec<Gc<Node>> = (0..size(5_000, 60)).map(|i| Node::new(i, &tally)).collect();
     // Old garbage (a self-loop made old by a full collection, which leaves
     // the pacing as it is), found by the first cycle, at the slow rate.
     let old_garbage = |id| {
