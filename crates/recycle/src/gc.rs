@@ -39,7 +39,8 @@
 //! An *automatic* collection of generation 2 does not stop the program for
 //! the whole heap: it starts a cycle that examines generation 2 in steps,
 //! one with each automatic collection that follows, each handling an eighth
-//! of the generation (at least 4,096 objects, at most 32,768), while the
+//! of the generation (at least 4,096 objects, at most 32,768; less, or
+//! none, while adaptive pacing keeps the cycle at its slow rate), while the
 //! program runs in between. Its last step collects what the earlier ones
 //! found unreachable, counting that set again from scratch, so nothing the
 //! program reached meanwhile is freed. Callbacks and [`get_stats`] see each

@@ -556,18 +556,15 @@ impl GenerationCounters {
         }
     }
 
-    /// The generation an automatic collection should collect, if any;
-    /// generation 2 only if `oldest_too` (not while a cycle runs over it:
-    /// the young generations keep their own schedule meanwhile).
-    pub(crate) fn select(&self, oldest_too: bool) -> Option<usize> {
+    /// The generation an automatic collection should collect, if any.
+    pub(crate) fn select(&self) -> Option<usize> {
         (0..NUM_GENERATIONS).rev().find(|&g| {
             self.count[g].get() > self.threshold[g].get()
                 && (g < NUM_GENERATIONS - 1
-                    || oldest_too
-                        && self.pacer.old_generation_grown(
-                            self.long_lived_pending.get(),
-                            self.long_lived_total.get(),
-                        ))
+                    || self.pacer.old_generation_grown(
+                        self.long_lived_pending.get(),
+                        self.long_lived_total.get(),
+                    ))
         })
     }
 

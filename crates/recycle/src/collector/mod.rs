@@ -296,17 +296,10 @@ fn renumber_epochs(heap: &Heap) {
     );
 }
 
-/// An allocation crossed the threshold: collect the generation the counters
-/// select (CPython's `gc_collect_generations`).
-///
-/// Generation 2 is collected in increments (`incremental`): when the
-/// counters call for it and it may hold garbage, this collects the young
-/// generations and starts a cycle; while a cycle runs, every automatic
-/// collection also does a step of it, as large as the pacer allows.
-#[cold]
-#[inline(never)]
 /// Runs the automatic collection that is due, if one is, whether or not
 /// automatic collection is on (`gc::collect_if_due`). `true` if it ran.
+#[cold]
+#[inline(never)]
 pub(crate) fn collect_if_due() -> bool {
     let due = with_heap(|heap| !heap.collecting.get() && heap.counters.collection_due());
     if due {
@@ -315,23 +308,39 @@ pub(crate) fn collect_if_due() -> bool {
     due
 }
 
+/// An allocation crossed the threshold: collect the generation the counters
+/// select (CPython's `gc_collect_generations`).
+///
+/// Generation 2 is collected in increments (`incremental`): when the
+/// counters call for it and it may hold garbage, this collects the young
+/// generations and starts a cycle; while a cycle runs, every automatic
+/// collection also does a step of it, as large as the pacer allows. Once
+/// generation 2 is due again while a cycle runs, each automatic collection
+/// collects both young generations: their survivors go to generation 2
+/// (not members of the running cycle), as the survivors of CPython 3.14's
+/// one young generation go straight to its old space.
 pub(crate) fn collect_automatically() {
     let (selected, running, allocations) = with_heap(|heap| {
         let counters = &heap.counters;
-        let running = heap.old_cycle.is_running();
-        (counters.select(!running), running, counters.counts()[0])
+        (
+            counters.select(),
+            heap.old_cycle.is_running(),
+            counters.counts()[0],
+        )
     });
     let Some(generation) = selected else {
         return;
     };
     let oldest = NUM_GENERATIONS - 1;
-    if generation == oldest && generations::may_hold_garbage(oldest) {
+    if generation == oldest && (running || generations::may_hold_garbage(oldest)) {
         collect_generations(oldest - 1, Examine::IfDirty);
-        with_heap(|heap| {
-            if !heap.collecting.get() && !heap.old_cycle.is_running() {
-                incremental::start(heap);
-            }
-        });
+        if !running {
+            with_heap(|heap| {
+                if !heap.collecting.get() && !heap.old_cycle.is_running() {
+                    incremental::start(heap);
+                }
+            });
+        }
         incremental::paced_step(allocations);
     } else {
         collect_generations(generation, Examine::IfDirty);

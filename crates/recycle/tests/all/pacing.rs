@@ -176,16 +176,8 @@ fn cycles_that_find_nothing_examine_at_most_a_member_per_four_allocations() {
     let before = gc::get_stats();
     let (root, made) = build_tree(&tally, size(100_000, 100));
     let examined = examined_since(&before);
-    let after = gc::get_stats();
-    let collections = [0, 1].map(|g| after[g].collections - before[g].collections);
     gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
     assert!(examined[2] > 0, "no cycle ran: {examined:?}");
-    // While a cycle runs, the young generations keep their schedule (a
-    // collection of generation 1 for every few of generation 0).
-    assert!(
-        collections[1] * 3 < collections[0],
-        "collections of generations 0 and 1: {collections:?}"
-    );
     // A unit of work is a member traced or an edge followed; a slow cycle
     // earns one per four allocations, and a step spends no more members
     // than it has earned.
