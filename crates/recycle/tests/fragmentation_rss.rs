@@ -8,6 +8,9 @@
 
 use recycle::Gc;
 
+#[path = "../benches/shared/mod.rs"]
+mod shared;
+
 /// Resident set size of this process now, in KiB.
 fn rss_kib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
@@ -18,14 +21,7 @@ fn rss_kib() -> u64 {
 #[test]
 fn rss_returns_to_the_start_after_fragmentation() {
     const N: usize = 1_000_000;
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut order: Vec<usize> = (0..N).collect();
-    for i in (1..N).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        order.swap(i, (seed % (i as u64 + 1)) as usize);
-    }
+    let order = shared::shuffled(N, 0x2545_f491_4f6c_dd1d);
     let start = rss_kib();
 
     let mut objects: Vec<Option<Gc<u64>>> = (0..N as u64).map(|i| Some(Gc::new(i))).collect();

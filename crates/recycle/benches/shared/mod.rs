@@ -1,4 +1,5 @@
-//! Helpers shared by the benches (each bench includes this module).
+//! Helpers shared by the benches and `tests/fragmentation_rss.rs` (each
+//! includes this module by path).
 
 /// A random permutation of `0..n` (Fisher–Yates over xorshift64), the same
 /// for the same `seed`.

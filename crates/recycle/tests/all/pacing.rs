@@ -133,31 +133,24 @@ fn old_garbage_after_a_fruitless_build_is_still_found_automatically() {
     drop(old);
     // The growth allowed after fruitless cycles is bounded: allocating
     // beyond it (and keeping what was allocated) brings a cycle.
-    let keep_tally = Tally::new();
-    let mut keep = Vec::new();
-    let limit = size(2_000_000, 100_000);
-    while garbage.dropped() < count && keep.len() < limit {
-        keep.push(Node::new(0, &keep_tally));
-    }
+    let allocations = allocations_until_dropped(&garbage, count, 2_000_000);
     gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
     assert_eq!(
         garbage.dropped(),
         count,
-        "found after {} allocations",
-        keep.len()
+        "found after {allocations} allocations"
     );
-    drop((root, keep));
+    drop(root);
 }
 
-/// Allocates nodes (kept) until `tally` has counted `dropped` drops;
-/// returns how many it took.
+/// Allocates nodes (kept until it returns) until `tally` has counted
+/// `dropped` drops, or `limit` nodes were made; returns how many were.
 #[cfg(not(miri))]
-fn allocations_until_dropped(tally: &Tally, dropped: usize) -> usize {
+fn allocations_until_dropped(tally: &Tally, dropped: usize, limit: usize) -> usize {
     let keep_tally = Tally::new();
     let mut keep = Vec::new();
-    while tally.dropped() < dropped {
+    while tally.dropped() < dropped && keep.len() < limit {
         keep.push(Node::new(0, &keep_tally));
-        assert!(keep.len() < 1_000_000, "the garbage was never found");
     }
     keep.len()
 }
@@ -215,11 +208,16 @@ fn after_a_cycle_finds_garbage_the_next_one_runs_at_full_speed() {
         garbage
     };
     let first = old_garbage(1);
-    let slow = allocations_until_dropped(&first, 1);
+    let slow = allocations_until_dropped(&first, 1, 1_000_000);
     // The next cycle over the same heap goes at full speed.
     let second = old_garbage(2);
-    let fast = allocations_until_dropped(&second, 1);
+    let fast = allocations_until_dropped(&second, 1, 1_000_000);
     gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    assert_eq!(
+        (first.dropped(), second.dropped()),
+        (1, 1),
+        "both found automatically"
+    );
     assert!(
         fast * 4 < slow,
         "{slow} allocations for the first, {fast} for the second"
