@@ -62,8 +62,13 @@ const fn row(label: &'static str, workload: &'static str, key: &'static str) -> 
 }
 
 /// The summary rows, in order.
-pub const ROWS: [Row; 23] = [
+pub const ROWS: [Row; 24] = [
     row("clone + drop, ns/op", "clone_drop", "ns_per_op"),
+    row(
+        "the same, instructions per clone + drop (callgrind)",
+        "clone_drop_instructions",
+        "instructions_per_op",
+    ),
     Row {
         leak_key: Some("missing_drops"),
         ..row("tree of 2^20: build, ns/node", "tree", "build_ns_per_node")

@@ -613,8 +613,15 @@ impl<T: ?Sized> Clone for Gc<T> {
     /// Makes another handle to the same value (increments the strong count).
     #[inline]
     fn clone(&self) -> Self {
-        self.header().inc_strong();
-        Gc::from_inner(*self.ptr)
+        // The new handle is made first and its count taken through it: the
+        // compiler must assume that the increment's `asm!` block writes any
+        // memory, and a handle built after it would read `self.ptr` again
+        // (one load in eleven instructions on the clone-and-drop path). An
+        // overflowing count aborts, so `clone` is never dropped without its
+        // count.
+        let clone = Gc::from_inner(self.ptr.get());
+        clone.header().inc_strong();
+        clone
     }
 }
 

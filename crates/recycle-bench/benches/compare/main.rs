@@ -33,6 +33,8 @@ const ON_MAIN_THREAD: [&str; 1] = ["tree_again"];
 
 struct Options {
     runs: usize,
+    /// `valgrind` runs here: the instruction-count workload can be run.
+    valgrind: bool,
     workloads: Vec<String>,
     imps: Vec<String>,
     out: PathBuf,
@@ -55,6 +57,7 @@ fn list(value: &str, known: &[&str], what: &str) -> Vec<String> {
 fn options(args: &[String]) -> Options {
     let mut o = Options {
         runs: 3,
+        valgrind: valgrind_version().is_some(),
         workloads: workloads::NAMES.iter().map(|s| s.to_string()).collect(),
         imps: imps::NAMES
             .iter()
@@ -79,6 +82,9 @@ fn options(args: &[String]) -> Options {
             // `cargo bench` passes `--bench`; filters are not used.
             _ => {}
         }
+    }
+    if o.workloads.iter().any(|w| w == COUNTED) && !o.valgrind {
+        eprintln!("recycle-bench: no valgrind found: the instruction counts are left out");
     }
     if o.imps.iter().any(|imp| imp == CPYTHON) && python_version().is_none() {
         eprintln!("recycle-bench: no python3 found: the CPython column is left out");
@@ -121,6 +127,7 @@ fn main() {
         return child(workload.clone(), imp.clone());
     }
     let o = options(&args);
+    std::fs::create_dir_all(&o.out).expect("create the output directory");
     let exe = std::env::current_exe().expect("own path");
     let mut results = Results::new(o.imps.clone());
     let cells = o.runs * o.workloads.len() * o.imps.len();
@@ -135,23 +142,46 @@ fn main() {
         for workload in &o.workloads {
             for imp in &o.imps {
                 bar.set_message(format!("{workload} / {imp}"));
+                if workload == COUNTED && (imp == CPYTHON || !o.valgrind) {
+                    // An instruction count of the interpreter says nothing
+                    // comparable; without valgrind there is nothing to count.
+                    bar.inc(1);
+                    continue;
+                }
+                let counts = o.out.join(format!("callgrind.{workload}.{imp}"));
                 let out = if imp == CPYTHON {
                     Command::new("python3")
                         .arg(python_workloads())
                         .arg(workload)
                         .output()
                         .expect("start python3")
+                } else if workload == COUNTED {
+                    Command::new("valgrind")
+                        .arg("--tool=callgrind")
+                        .arg("--toggle-collect=*clone_drop_loop*")
+                        .arg(format!("--callgrind-out-file={}", counts.display()))
+                        .arg(&exe)
+                        .args(["--child", workload, imp])
+                        .output()
+                        .expect("start valgrind")
                 } else {
                     Command::new(&exe)
                         .args(["--child", workload, imp])
                         .output()
                         .expect("start a child process")
                 };
-                let outcome = Outcome::parse(
+                let mut outcome = Outcome::parse(
                     &String::from_utf8_lossy(&out.stdout),
                     &String::from_utf8_lossy(&out.stderr),
                     out.status,
                 );
+                if workload == COUNTED
+                    && let Outcome::Ok(figures) = &mut outcome
+                {
+                    let per_op = counted_instructions(&counts)
+                        .map_or(f64::NAN, |n| n as f64 / workloads::COUNTED_CLONES as f64);
+                    figures.push(("instructions_per_op".to_string(), per_op));
+                }
                 if let Outcome::Crash { reason, phase, .. } = &outcome {
                     bar.suspend(|| eprintln!("{workload} / {imp}: CRASH: {reason} in {phase}"));
                 }
@@ -177,7 +207,6 @@ fn main() {
          rounds, not 5).\n",
     );
     println!("{report}");
-    std::fs::create_dir_all(&o.out).expect("create the output directory");
     std::fs::write(o.out.join("results.md"), &report).expect("write results.md");
     for workload in &o.workloads {
         let path = o.out.join(format!("{workload}.svg"));
@@ -186,6 +215,28 @@ fn main() {
         }
     }
     eprintln!("tables and charts written to {}", o.out.display());
+}
+
+/// The workload whose figure is an instruction count: its child runs under
+/// valgrind's callgrind, which counts only inside the workload's loop.
+const COUNTED: &str = "clone_drop_instructions";
+
+/// `valgrind --version`, if valgrind is installed.
+fn valgrind_version() -> Option<String> {
+    let out = Command::new("valgrind").arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The instructions callgrind counted (its `totals:` line: with
+/// `--toggle-collect`, only those inside the named function).
+fn counted_instructions(path: &std::path::Path) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("totals:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
 }
 
 /// The column of the system recycle reimplements: the same workloads as

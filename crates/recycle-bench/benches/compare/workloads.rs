@@ -10,8 +10,9 @@ use recycle_bench::{Report, rss_kib};
 use crate::imps::{Imp, drops};
 
 /// Workloads by name, in table order.
-pub(crate) const NAMES: [&str; 12] = [
+pub(crate) const NAMES: [&str; 13] = [
     "clone_drop",
+    "clone_drop_instructions",
     "tree",
     "tree_again",
     "dom_dfs",
@@ -27,6 +28,8 @@ pub(crate) const NAMES: [&str; 12] = [
 
 /// Sizes: as issue 5 and peer-figures.md give them.
 const CLONES: u64 = 10_000_000;
+/// Clones in `clone_drop_instructions` (counted, not timed: fewer suffice).
+pub(crate) const COUNTED_CLONES: u64 = 1_000_000;
 const TREE_DEPTH: u32 = 20;
 /// Rounds of building and dropping the tree in `tree_again`, per setting.
 const TREE_ROUNDS: usize = 10;
@@ -43,6 +46,7 @@ const MEMORY_CHAIN_LENGTH: u64 = 1_000;
 pub(crate) fn run<I: Imp>(name: &str, report: &mut Report) {
     match name {
         "clone_drop" => clone_drop::<I>(report),
+        "clone_drop_instructions" => clone_drop_counted::<I>(report),
         "tree" => tree::<I>(report),
         "tree_again" => tree_again::<I>(report),
         "dom_dfs" => I::dom(report, crate::dom::Order::DepthFirst),
@@ -83,6 +87,24 @@ fn clone_drop<I: Imp>(report: &mut Report) {
     }
     report.figure("ns_per_op", ns_per(start, CLONES));
     black_box(I::id(&node));
+}
+
+/// The loop of `clone_drop`, run `COUNTED_CLONES` times under callgrind,
+/// which counts the instructions executed inside this function only (the
+/// parent names it with `--toggle-collect`; see `main.rs`): an exact,
+/// repeatable figure where timings move from run to run.
+fn clone_drop_counted<I: Imp>(report: &mut Report) {
+    let node = I::node(1);
+    report.phase("clone_drop_instructions");
+    clone_drop_loop::<I>(&node, COUNTED_CLONES);
+    black_box(I::id(&node));
+}
+
+#[inline(never)]
+fn clone_drop_loop<I: Imp>(node: &I::Node, n: u64) {
+    for _ in 0..n {
+        drop(black_box(I::clone_node(black_box(node))));
+    }
 }
 
 fn build_tree<I: Imp>(depth: u32) -> Option<I::Tree> {
