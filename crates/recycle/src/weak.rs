@@ -89,8 +89,12 @@ impl<T: ?Sized> Weak<T> {
         if header.strong() == 0 || header.is_dead() {
             return None;
         }
-        header.inc_strong();
-        Some(Gc::from_inner(*self.ptr))
+        // Built before the count is taken, as in `Gc::clone` (the
+        // increment's `asm!` block would make the compiler read the pointer
+        // again); an overflowing count aborts.
+        let strong = Gc::from_inner(*self.ptr);
+        strong.header().inc_strong();
+        Some(strong)
     }
 
     /// The number of strong handles (0 once the value is gone).
