@@ -616,12 +616,12 @@ impl<T: ?Sized> Clone for Gc<T> {
         // The new handle is made first and its count taken through it: the
         // compiler must assume that the increment's `asm!` block writes any
         // memory, and a handle built after it would read `self.ptr` again
-        // (one load in eleven instructions on the clone-and-drop path). An
-        // overflowing count aborts, so `clone` is never dropped without its
-        // count.
-        let clone = Gc::from_inner(self.ptr.get());
+        // (one load in eleven instructions on the clone-and-drop path). Until
+        // it holds its count, the new handle must not be dropped: an
+        // overflowing count aborts, and `ManuallyDrop` says so anyway.
+        let clone = ManuallyDrop::new(Gc::from_inner(self.ptr.get()));
         clone.header().inc_strong();
-        clone
+        ManuallyDrop::into_inner(clone)
     }
 }
 

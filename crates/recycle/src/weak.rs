@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
 
 use crate::gc_box::{BoxPtr, GcBox, deallocate};
@@ -91,10 +92,10 @@ impl<T: ?Sized> Weak<T> {
         }
         // Built before the count is taken, as in `Gc::clone` (the
         // increment's `asm!` block would make the compiler read the pointer
-        // again); an overflowing count aborts.
-        let strong = Gc::from_inner(*self.ptr);
+        // again), and not dropped until it holds its count.
+        let strong = ManuallyDrop::new(Gc::from_inner(*self.ptr));
         strong.header().inc_strong();
-        Some(strong)
+        Some(ManuallyDrop::into_inner(strong))
     }
 
     /// The number of strong handles (0 once the value is gone).
@@ -125,7 +126,7 @@ impl<T: ?Sized> Weak<T> {
     /// [`coerce_weak!`](crate::coerce_weak); not meant to be called directly.
     #[doc(hidden)]
     pub fn __into_box_ptr(this: Self) -> *mut GcBox<T> {
-        core::mem::ManuallyDrop::new(this).ptr.as_ptr()
+        ManuallyDrop::new(this).ptr.as_ptr()
     }
 
     /// Rebuilds a handle from [`Weak::__into_box_ptr`], possibly unsized.
