@@ -43,12 +43,6 @@ impl<T: ?Sized> BoxPtr<T> {
     pub(crate) const fn new(ptr: NonNull<GcBox<T>>) -> Self {
         BoxPtr(ptr)
     }
-
-    /// The pointer, by value.
-    #[inline(always)]
-    pub(crate) const fn get(self) -> NonNull<GcBox<T>> {
-        self.0
-    }
 }
 
 impl<T: ?Sized> Clone for BoxPtr<T> {

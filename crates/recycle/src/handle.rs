@@ -619,7 +619,7 @@ impl<T: ?Sized> Clone for Gc<T> {
         // (one load in eleven instructions on the clone-and-drop path). Until
         // it holds its count, the new handle must not be dropped: an
         // overflowing count aborts, and `ManuallyDrop` says so anyway.
-        let clone = ManuallyDrop::new(Gc::from_inner(self.ptr.get()));
+        let clone = ManuallyDrop::new(Gc::from_inner(*self.ptr));
         clone.header().inc_strong();
         ManuallyDrop::into_inner(clone)
     }

@@ -57,7 +57,7 @@ fn list(value: &str, known: &[&str], what: &str) -> Vec<String> {
 fn options(args: &[String]) -> Options {
     let mut o = Options {
         runs: 3,
-        valgrind: valgrind_version().is_some(),
+        valgrind: version_of("valgrind").is_some(),
         workloads: workloads::NAMES.iter().map(|s| s.to_string()).collect(),
         imps: imps::NAMES
             .iter()
@@ -221,9 +221,9 @@ fn main() {
 /// valgrind's callgrind, which counts only inside the workload's loop.
 const COUNTED: &str = "clone_drop_instructions";
 
-/// `valgrind --version`, if valgrind is installed.
-fn valgrind_version() -> Option<String> {
-    let out = Command::new("valgrind").arg("--version").output().ok()?;
+/// `PROGRAM --version`, if the program is installed and answers.
+fn version_of(program: &str) -> Option<String> {
+    let out = Command::new(program).arg("--version").output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -245,10 +245,7 @@ const CPYTHON: &str = "CPython";
 
 /// `python3 --version`, if there is one.
 fn python_version() -> Option<String> {
-    let out = Command::new("python3").arg("--version").output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    version_of("python3")
 }
 
 /// The Python versions of the workloads.

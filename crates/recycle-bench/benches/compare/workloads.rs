@@ -82,14 +82,12 @@ fn clone_drop<I: Imp>(report: &mut Report) {
     let node = I::node(1);
     report.phase("clone_drop");
     let start = Instant::now();
-    for _ in 0..CLONES {
-        drop(black_box(I::clone_node(black_box(&node))));
-    }
+    clone_drop_loop::<I>(&node, CLONES);
     report.figure("ns_per_op", ns_per(start, CLONES));
     black_box(I::id(&node));
 }
 
-/// The loop of `clone_drop`, run `COUNTED_CLONES` times under callgrind,
+/// `clone_drop`'s loop, run `COUNTED_CLONES` times under callgrind,
 /// which counts the instructions executed inside this function only (the
 /// parent names it with `--toggle-collect`; see `main.rs`): an exact,
 /// repeatable figure where timings move from run to run.
